@@ -1,0 +1,113 @@
+//! Request extractors that fail with the contract's errors: [`JsonBody`]
+//! (a JSON object body) and [`QueryParams`] (typed query parameters). Both
+//! name the offending field in `param` as a path (`tools[0].url`).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::error::Error;
+
+/// A request body parsed from a JSON object into `T`.
+///
+/// Errors: `413 payload_too_large` over the body limit; `400
+/// invalid_request` for an empty body, invalid JSON, a non-object, a value
+/// of the wrong type (`param` names it) or an unknown field (`param` names
+/// it).
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Error> {
+        let bytes =
+            Bytes::from_request(req, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        Error::PayloadTooLarge(format!(
+                            "The request body is larger than the limit of {} bytes.",
+                            state.max_body_bytes
+                        ))
+                    } else {
+                        Error::invalid_body(format!("could not read the request body: {rejection}"))
+                    }
+                })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses a JSON object body into `T`, with the errors of [`JsonBody`].
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid_body(
+            "The request body is empty; send a JSON object with Content-Type: application/json",
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| Error::invalid_body(format!("The request body is not valid JSON: {err}")))?;
+    if !value.is_object() {
+        return Err(Error::invalid_body(
+            "The request body must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| field_error(&err))
+}
+
+/// Typed query parameters; unknown ones (such as `api_key`) are ignored.
+///
+/// Errors: `400 invalid_request` naming the parameter that does not parse.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(QueryParams)
+            .map_err(|err| field_error(&err))
+    }
+}
+
+/// Maps a deserialization error at a path to `400` with that path as
+/// `param`; an unknown field is named itself.
+fn field_error<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> Error {
+    let path = err.path().to_string();
+    let inner = err.inner().to_string();
+    let base = if path == "." { String::new() } else { path };
+    if let Some(field) = inner
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        // The path already ends with the unknown field's name.
+        let param = if base.is_empty() {
+            field.to_string()
+        } else {
+            base
+        };
+        return Error::invalid(
+            param.clone(),
+            format!("Received unknown parameter: {param}"),
+        );
+    }
+    let message = inner
+        .split(" at line ")
+        .next()
+        .unwrap_or(&inner)
+        .to_string();
+    if base.is_empty() {
+        Error::invalid_body(format!("Invalid request: {message}"))
+    } else {
+        Error::invalid(
+            base.clone(),
+            format!("Invalid value for '{base}': {message}"),
+        )
+    }
+}

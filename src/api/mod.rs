@@ -1,0 +1,61 @@
+//! The HTTP API: routes, extractors and rendering. Handlers parse and
+//! authenticate, call the domain, and render; they never touch SQL.
+
+pub mod agents;
+pub mod auth;
+pub mod context;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod messages;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod templates;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+
+/// Every documented route. The OpenAPI document is generated from this same
+/// table, so the served API and the spec cannot drift apart.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(agents::list_agents, agents::create_agent))
+        .routes(routes!(
+            agents::get_agent,
+            agents::update_agent,
+            agents::delete_agent
+        ))
+        .routes(routes!(templates::list_templates))
+        .routes(routes!(messages::list_messages, messages::send_message))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+}
+
+/// The complete service: routes, `/v1/openapi.json`, the `/docs` reference
+/// page, the `404` fallback and the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = routes().split_for_parts();
+    let docs = SwaggerUi::new("/docs").url("/v1/openapi.json", openapi::document());
+    let limit = state.max_body_bytes;
+    let app = routes
+        .fallback(middleware::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+        .merge(docs)
+        .layer(CatchPanicLayer::custom(middleware::panic_response));
+    // The request middleware wraps the whole router as one service (not
+    // each route, as `Router::layer` would), so it also sees the `Allow`
+    // header axum adds to `405` answers.
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::from_fn(middleware::request_context))
+}

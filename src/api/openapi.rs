@@ -1,0 +1,121 @@
+//! The OpenAPI 3.1 document (served at `/v1/openapi.json`, printed by `faos
+//! openapi`): generated from the handlers' `#[utoipa::path]` attributes by
+//! the same router that serves them, so the two cannot disagree. This module
+//! adds what is common to every operation: the two security schemes and the
+//! error responses.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::api::error::ErrorBody;
+
+/// The document's fixed parts; paths come from the router.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "FAOS API",
+        description = "Create AI agents, talk to them, chain them into workflows and hear about everything through webhooks.\n\nEvery response is JSON: `{\"data\": …, \"meta\": {\"request_id\", \"timestamp\"}}`, or `{\"error\": {\"code\", \"message\", \"param\"}, \"meta\": {\"request_id\"}}`. Lists are cursor-paginated (`limit`, `cursor`, `order`).\n\nAuthenticate with `Authorization: Bearer sk_live_…` (or `sk_test_…` for the sandbox data set). `?api_key=` also works but is not recommended: URLs end up in logs.",
+        version = env!("CARGO_PKG_VERSION"),
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&CommonParts),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "Agents", description = "Agents and their templates."),
+        (name = "Messages", description = "Conversations with agents."),
+        (name = "Operations", description = "Health probes; no authentication."),
+    )
+)]
+pub struct ApiDoc;
+
+/// The whole document: the router's paths plus the common parts.
+pub fn document() -> Document {
+    let (_, document) = crate::api::routes().split_for_parts();
+    with_error_responses(document)
+}
+
+struct CommonParts;
+
+impl Modify for CommonParts {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A secret key (`sk_live_…`, `sk_test_…`). Scopes: agents:read agents:write messages:read messages:write.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "api_key",
+                "The secret key as a query parameter. Not recommended: URLs are often logged.",
+            ))),
+        );
+        components.responses.insert(
+            "Error".to_string(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("An error; see `error.code`.")
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the contract's error responses every operation can give.
+fn with_error_responses(mut document: Document) -> Document {
+    for (path, item) in document.paths.paths.iter_mut() {
+        let has_id = path.contains('{');
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_errors(operation, has_id);
+        }
+    }
+    document
+}
+
+fn add_errors(operation: &mut Operation, has_id: bool) {
+    let authenticated = operation
+        .security
+        .as_ref()
+        .is_some_and(|list| list.iter().any(|req| *req != Default::default()));
+    let mut codes = vec!["500"];
+    if authenticated {
+        codes.extend(["400", "401", "403", "503"]);
+    }
+    if has_id {
+        codes.push("404");
+    }
+    if operation.request_body.is_some() {
+        codes.push("413");
+    }
+    for code in codes {
+        operation
+            .responses
+            .responses
+            .entry(code.to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::new("#/components/responses/Error")));
+    }
+}

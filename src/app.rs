@@ -1,0 +1,174 @@
+//! The running server: shared state, startup (store, bootstrap keys,
+//! listener) and graceful shutdown on SIGINT/SIGTERM.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::access::keys;
+use crate::access::{Mode, Tenant};
+use crate::api::pagination::CursorCodec;
+use crate::clock;
+use crate::config::Config;
+use crate::ids::{IdKind, new_id};
+use crate::models::Models;
+use crate::net::url_guard::UrlGuard;
+use crate::store::{self, ApiKeyRecord, Store};
+
+/// Everything a request handler may use, shared by all requests.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub models: Models,
+    pub guard: UrlGuard,
+    pub cursors: CursorCodec,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Cheap-to-clone handle on [`Services`], the axum state.
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the store and builds the services from `config`.
+    pub async fn new(config: &Config) -> anyhow::Result<AppState> {
+        let store = store::open(&config.database_url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        AppState::with_store(config, store).await
+    }
+
+    /// Builds the services around an already opened store.
+    pub async fn with_store(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
+        let models = Models::from_config(config)?;
+        let guard =
+            UrlGuard::from_allow_list(&config.outbound_allow).map_err(anyhow::Error::msg)?;
+        let secret = store
+            .server_secret()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(AppState(Arc::new(Services {
+            store,
+            models,
+            guard,
+            cursors: CursorCodec::new(&secret),
+            max_body_bytes: config.max_body_bytes,
+        })))
+    }
+}
+
+/// A key made by [`create_key`]: the secret to show once and its record.
+pub struct CreatedKey {
+    pub secret: String,
+    pub record: ApiKeyRecord,
+}
+
+/// Makes an unrestricted secret key record for `tenant` (not yet stored).
+pub fn new_key(tenant: &Tenant, name: Option<String>) -> CreatedKey {
+    let made = keys::generate(tenant.mode);
+    CreatedKey {
+        secret: made.secret,
+        record: ApiKeyRecord {
+            id: new_id(IdKind::ApiKey),
+            org_id: tenant.org_id.clone(),
+            mode: tenant.mode,
+            name,
+            secret_hash: made.hash.to_vec(),
+            redacted: made.redacted,
+            scopes: None,
+            created_at: clock::now_ms(),
+            expires_at: None,
+            revoked_at: None,
+        },
+    }
+}
+
+/// On an empty database, creates the `default` organization with one live
+/// and one test key and returns their secrets (to print once).
+pub async fn bootstrap(store: &dyn Store) -> anyhow::Result<Option<(String, String)>> {
+    let org_id = new_id(IdKind::Organization);
+    let live = new_key(
+        &Tenant {
+            org_id: org_id.clone(),
+            mode: Mode::Live,
+        },
+        Some("default live key".into()),
+    );
+    let test = new_key(
+        &Tenant {
+            org_id: org_id.clone(),
+            mode: Mode::Test,
+        },
+        Some("default test key".into()),
+    );
+    let created = store
+        .bootstrap("default", &[live.record, test.record], &org_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(created.map(|_| (live.secret, test.secret)))
+}
+
+/// Runs `faos serve` until SIGINT or SIGTERM; in-flight requests finish.
+///
+/// Errors: an unusable database, an address that cannot be bound.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = AppState::new(&config).await?;
+    if let Some((live, test)) = bootstrap(state.store.as_ref()).await? {
+        println!("Created organization 'default'. Its secret keys are shown once; keep them safe:");
+        println!("  live: {live}");
+        println!("  test: {test}");
+    }
+    let listener = TcpListener::bind(&config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let local = listener.local_addr()?;
+    tracing::info!(addr = %local, database = %redact_url(&config.database_url), "FAOS is listening on http://{local}");
+    axum::serve(listener, crate::api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("FAOS stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// A database URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

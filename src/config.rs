@@ -1,0 +1,86 @@
+//! Settings: defaults < `faos.toml` < `FAOS_*` environment < command-line
+//! flags (CONTRACT §1). Read once at start and passed down; never global.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting of a FAOS process. Field names are the `faos.toml` keys;
+/// the environment variable of each is `FAOS_` + the name in upper case.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address `serve` listens on, `host:port`.
+    pub addr: String,
+    /// `sqlite://path` (created if missing) or, later, `postgres://…`.
+    pub database_url: String,
+    /// Model of agents that name none, `provider/model`.
+    pub default_model: String,
+    /// Base URL of an OpenAI-compatible Chat Completions server.
+    pub openai_base_url: String,
+    /// Bearer key for `openai_base_url`; never logged.
+    pub openai_api_key: Option<String>,
+    /// Base URL of an Ollama server (its OpenAI-compatible API lives at `/v1`).
+    pub ollama_base_url: String,
+    /// Seconds one model call may take before it fails with `model_error`.
+    pub model_timeout_seconds: u64,
+    /// Comma-separated hosts or CIDRs user-given URLs may reach despite the
+    /// URL guard (CONTRACT §9).
+    pub outbound_allow: String,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// `tracing` filter, e.g. `info` or `faos=debug`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: "127.0.0.1:8080".into(),
+            database_url: "sqlite://faos.db".into(),
+            default_model: "builtin/assistant".into(),
+            openai_base_url: "https://api.openai.com/v1".into(),
+            openai_api_key: None,
+            ollama_base_url: "http://127.0.0.1:11434".into(),
+            model_timeout_seconds: 60,
+            outbound_allow: String::new(),
+            max_body_bytes: 1024 * 1024,
+            log: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Values given as command-line flags; `None` leaves the lower layers alone.
+#[derive(Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_model: Option<String>,
+}
+
+impl Config {
+    /// Loads the layers in order. `file` is the TOML file to read (it may be
+    /// missing); `FAOS_CONFIG` names another.
+    ///
+    /// Errors: a TOML file that does not parse, or a value of the wrong type.
+    pub fn load(file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<Config> {
+        let file = file
+            .or_else(|| std::env::var_os("FAOS_CONFIG").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("faos.toml"));
+        let config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("FAOS_").ignore(&["config"]))
+            .merge(Serialized::defaults(overrides))
+            .extract::<Config>()
+            .map_err(|err| anyhow::anyhow!("invalid configuration: {err}"))?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,211 @@
+//! The URL guard (CONTRACT §9): user-given URLs must be `http`/`https` and
+//! must not reach loopback, private (RFC 1918), link-local, unique-local,
+//! CGNAT, multicast, unspecified or cloud-metadata addresses, unless the
+//! operator allows the host or address in `FAOS_OUTBOUND_ALLOW`.
+//!
+//! This module answers the save-time question ("is this literal URL
+//! acceptable?") and the address question ("may we connect to this IP?")
+//! that the outbound HTTP client asks of every address it connects to.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use url::{Host, Url};
+
+/// The operator's allow list and the checks built on it.
+#[derive(Debug, Clone, Default)]
+pub struct UrlGuard {
+    allowed_hosts: Vec<String>,
+    allowed_nets: Vec<IpNet>,
+}
+
+impl UrlGuard {
+    /// Parses a comma-separated list of host names, IP addresses and CIDRs
+    /// (`127.0.0.1,10.0.0.0/8,internal.example`).
+    ///
+    /// Errors: an entry that contains `/` but is not a CIDR.
+    pub fn from_allow_list(list: &str) -> Result<UrlGuard, String> {
+        let mut guard = UrlGuard::default();
+        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if let Ok(net) = entry.parse::<IpNet>() {
+                guard.allowed_nets.push(net);
+            } else if let Ok(ip) = entry.trim_matches(['[', ']']).parse::<IpAddr>() {
+                guard.allowed_nets.push(IpNet::from(ip));
+            } else if entry.contains('/') {
+                return Err(format!(
+                    "'{entry}' in the outbound allow list is not a valid CIDR"
+                ));
+            } else {
+                guard.allowed_hosts.push(entry.to_ascii_lowercase());
+            }
+        }
+        Ok(guard)
+    }
+
+    /// May the server connect to `ip`? True for public addresses and for
+    /// refused ranges the operator allowed.
+    pub fn may_connect(&self, ip: IpAddr) -> bool {
+        !is_refused(ip) || self.allowed_nets.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Checks a literal URL: scheme, host, and — for an IP literal or a
+    /// `localhost` name — the address rule. Host names are checked again on
+    /// the address actually connected to, when the call is made.
+    ///
+    /// Errors: a one-line reason, for a `400 invalid_request`.
+    pub fn check_url(&self, raw: &str) -> Result<Url, String> {
+        let url = Url::parse(raw).map_err(|err| format!("'{raw}' is not a valid URL: {err}"))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(format!(
+                "URLs must use http or https, not '{}'",
+                url.scheme()
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("URLs must not carry credentials".to_string());
+        }
+        let refused = || {
+            format!("'{raw}' points to a private or reserved address, which the URL guard refuses")
+        };
+        match url.host() {
+            None => return Err(format!("'{raw}' has no host")),
+            Some(Host::Ipv4(ip)) if !self.may_connect(IpAddr::V4(ip)) => return Err(refused()),
+            Some(Host::Ipv6(ip)) if !self.may_connect(IpAddr::V6(ip)) => return Err(refused()),
+            Some(Host::Domain(name)) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                let local = name == "localhost" || name.ends_with(".localhost");
+                if local && !self.allowed_hosts.contains(&name) {
+                    return Err(refused());
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(url)
+    }
+
+    /// Checks a URL template whose path and query may hold `{placeholders}`;
+    /// the scheme and host must be literal.
+    pub fn check_template(&self, template: &str) -> Result<Url, String> {
+        let authority_end = template
+            .find("://")
+            .map(|start| {
+                template[start + 3..]
+                    .find(['/', '?', '#'])
+                    .map_or(template.len(), |end| start + 3 + end)
+            })
+            .unwrap_or(template.len());
+        if template[..authority_end].contains(['{', '}']) {
+            return Err("the scheme and host of a URL template must be literal".to_string());
+        }
+        let filled: String = fill_placeholders(template);
+        self.check_url(&filled)
+    }
+}
+
+/// Replaces each `{name}` with `x`, for checking a template's shape.
+fn fill_placeholders(template: &str) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut inside = false;
+    for c in template.chars() {
+        match (c, inside) {
+            ('{', false) => inside = true,
+            ('}', true) => {
+                inside = false;
+                out.push('x');
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
+/// Is `ip` in a range the guard refuses by default?
+pub fn is_refused(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local() // includes 169.254.169.254, the cloud metadata address
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || a == 0 // "this network"
+                || (a == 100 && (64..128).contains(&b)) // CGNAT, RFC 6598
+                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+                || a >= 240 // reserved
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_refused(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7 (incl. fd00:ec2::254)
+                || (first & 0xffc0) == 0xfe80 // link local fe80::/10
+                || (first == 0x64 && v6.segments()[1] == 0xff9b) // NAT64 64:ff9b::/96
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_reserved_literals_and_allows_public_ones() {
+        let guard = UrlGuard::default();
+        for url in [
+            "http://127.0.0.1/",
+            "http://10.0.0.1/",
+            "http://172.16.5.4/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1/",
+            "http://0.0.0.0/",
+            "http://[::1]/",
+            "http://[fd00:ec2::254]/",
+            "http://[fe80::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:8080/",
+            "http://api.localhost/",
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "http://user:pw@example.com/",
+        ] {
+            assert!(guard.check_url(url).is_err(), "{url} should be refused");
+        }
+        for url in [
+            "https://example.com/a",
+            "http://93.184.216.34/",
+            "https://[2606:4700::1111]/",
+        ] {
+            assert!(guard.check_url(url).is_ok(), "{url} should pass");
+        }
+    }
+
+    #[test]
+    fn allow_list_admits_named_hosts_and_networks() {
+        let guard = UrlGuard::from_allow_list("127.0.0.1, 10.0.0.0/8, localhost").unwrap();
+        assert!(guard.check_url("http://127.0.0.1:9000/").is_ok());
+        assert!(guard.check_url("http://10.2.3.4/").is_ok());
+        assert!(guard.check_url("http://localhost/").is_ok());
+        assert!(guard.check_url("http://192.168.0.1/").is_err());
+        assert!(UrlGuard::from_allow_list("10.0.0.0/99").is_err());
+    }
+
+    #[test]
+    fn templates_need_a_literal_host() {
+        let guard = UrlGuard::default();
+        assert!(
+            guard
+                .check_template("https://api.example.com/orders/{order_id}?q={q}")
+                .is_ok()
+        );
+        assert!(guard.check_template("https://{host}/orders").is_err());
+        assert!(guard.check_template("http://127.0.0.1/{x}").is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! Storage: every query FAOS runs lives under this module. The traits here
+//! are what the domain sees; each backend (`sqlite`, later `postgres`) is one
+//! implementation of them. Every call about a user resource takes the
+//! caller's [`Tenant`]; there is no query by bare id.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::access::{Mode, Tenant};
+use crate::agents::Agent;
+use crate::conversations::Message;
+use crate::error::{Error, Result};
+
+/// The whole store: one value of this is shared by the API and the workers.
+pub trait Store: AccessStore + AgentStore + MessageStore + Send + Sync + 'static {}
+impl<T: AccessStore + AgentStore + MessageStore + Send + Sync + 'static> Store for T {}
+
+/// Opens the store named by a database URL, running its migrations.
+///
+/// Errors: an unknown scheme, an unreadable or uncreatable database.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?))
+    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        Err(Error::invalid(
+            "database",
+            "PostgreSQL is not supported by this build yet; use sqlite://PATH",
+        ))
+    } else {
+        Err(Error::invalid(
+            "database",
+            format!("unsupported database URL '{database_url}': expected sqlite://PATH"),
+        ))
+    }
+}
+
+/// Sort direction of a list (CONTRACT §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Newest first (the default).
+    Desc,
+    /// Oldest first.
+    Asc,
+}
+
+/// One page request in keyset form: rows strictly after `after` (a row's
+/// position, see [`Keyed`]) in `order`, at most `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub order: Order,
+    pub after: Option<i64>,
+}
+
+/// A row with its position: a per-table, strictly increasing insertion
+/// sequence number, the keyset pagination key.
+#[derive(Debug, Clone)]
+pub struct Keyed<T> {
+    pub position: i64,
+    pub item: T,
+}
+
+/// An organization (the tenant above modes).
+#[derive(Debug, Clone)]
+pub struct Organization {
+    pub id: String,
+    pub name: String,
+    /// `starter`, `growth` or `enterprise`.
+    pub plan: String,
+    pub created_at: i64,
+}
+
+/// A stored API key: never the secret, only its SHA-256.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub org_id: String,
+    pub mode: Mode,
+    pub name: Option<String>,
+    pub secret_hash: Vec<u8>,
+    /// Recognisable form of the secret, e.g. `sk_live_…Wx9z`.
+    pub redacted: String,
+    /// `None`: every scope.
+    pub scopes: Option<Vec<String>>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Organizations, keys and server-wide settings.
+#[async_trait]
+pub trait AccessStore {
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<()>;
+
+    /// The server's 32-byte secret (for signing cursors), made on first use
+    /// and shared by every process on this database.
+    async fn server_secret(&self) -> Result<Vec<u8>>;
+
+    /// On a database with no organization, atomically creates one named
+    /// `name` with the given keys and returns it; otherwise `None`.
+    async fn bootstrap(
+        &self,
+        name: &str,
+        keys: &[ApiKeyRecord],
+        org_id: &str,
+    ) -> Result<Option<Organization>>;
+
+    /// The organization named `name`, created (on `plan`) if missing.
+    async fn ensure_organization(&self, name: &str, plan: &str) -> Result<Organization>;
+
+    /// Sets an organization's plan and, for enterprise, its limits.
+    async fn set_plan(
+        &self,
+        org_id: &str,
+        plan: &str,
+        per_minute: Option<i64>,
+        per_day: Option<i64>,
+    ) -> Result<()>;
+
+    /// Stores a key (its hash only).
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+
+    /// The key whose secret hashes to `hash`, if any (revoked ones too).
+    async fn find_api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>>;
+}
+
+/// Agents, scoped by tenant.
+#[async_trait]
+pub trait AgentStore {
+    async fn insert_agent(&self, tenant: &Tenant, agent: &Agent) -> Result<()>;
+    async fn get_agent(&self, tenant: &Tenant, id: &str) -> Result<Option<Agent>>;
+    async fn list_agents(&self, tenant: &Tenant, page: PageRequest) -> Result<Vec<Keyed<Agent>>>;
+    /// Reads the agent, applies `change` and writes it back in one
+    /// transaction, so concurrent updates never lose each other's fields.
+    /// `Ok(None)` when there is no such agent.
+    async fn update_agent(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: Box<dyn FnOnce(Agent) -> Result<Agent> + Send>,
+    ) -> Result<Option<Agent>>;
+    /// Deletes the agent and its messages; `false` when there was none.
+    async fn delete_agent(&self, tenant: &Tenant, id: &str) -> Result<bool>;
+}
+
+/// Messages of conversations, scoped by tenant.
+#[async_trait]
+pub trait MessageStore {
+    async fn insert_message(&self, tenant: &Tenant, message: &Message) -> Result<()>;
+    /// One page of a conversation's messages.
+    async fn list_messages(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        conversation_id: &str,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Message>>>;
+    /// The whole conversation, oldest first.
+    async fn conversation(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        conversation_id: &str,
+    ) -> Result<Vec<Message>>;
+}

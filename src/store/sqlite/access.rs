@@ -1,0 +1,164 @@
+//! SQLite queries for organizations, API keys and server settings.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, mode_from_row};
+use crate::clock;
+use crate::error::Result;
+use crate::ids::{self, IdKind, new_id};
+use crate::store::{AccessStore, ApiKeyRecord, Organization};
+
+const CURSOR_SECRET: &str = "cursor_secret";
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn server_secret(&self) -> Result<Vec<u8>> {
+        sqlx::query("INSERT OR IGNORE INTO server_settings (name, value) VALUES (?, ?)")
+            .bind(CURSOR_SECRET)
+            .bind(ids::random_bytes::<32>().to_vec())
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM server_settings WHERE name = ?")
+            .bind(CURSOR_SECRET)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
+    async fn bootstrap(
+        &self,
+        name: &str,
+        keys: &[ApiKeyRecord],
+        org_id: &str,
+    ) -> Result<Option<Organization>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organizations")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if count > 0 {
+            return Ok(None);
+        }
+        let org = Organization {
+            id: org_id.to_string(),
+            name: name.to_string(),
+            plan: "starter".to_string(),
+            created_at: clock::now_ms(),
+        };
+        sqlx::query("INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&org.id)
+            .bind(&org.name)
+            .bind(&org.plan)
+            .bind(org.created_at)
+            .execute(&mut *tx)
+            .await?;
+        for key in keys {
+            insert_key(&mut *tx, key).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(org))
+    }
+
+    async fn ensure_organization(&self, name: &str, plan: &str) -> Result<Organization> {
+        sqlx::query(
+            "INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(new_id(IdKind::Organization))
+        .bind(name)
+        .bind(plan)
+        .bind(clock::now_ms())
+        .execute(&self.pool)
+        .await?;
+        let row =
+            sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Organization {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            plan: row.try_get("plan")?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    async fn set_plan(
+        &self,
+        org_id: &str,
+        plan: &str,
+        per_minute: Option<i64>,
+        per_day: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE organizations SET plan = ?, per_minute = ?, per_day = ? WHERE id = ?")
+            .bind(plan)
+            .bind(per_minute)
+            .bind(per_day)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        insert_key(&self.pool, key).await
+    }
+
+    async fn find_api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>> {
+        let row = sqlx::query(
+            "SELECT id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at
+             FROM api_keys WHERE secret_hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| key_from_row(&row)).transpose()
+    }
+}
+
+async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    key: &ApiKeyRecord,
+) -> Result<()> {
+    let scopes = key.scopes.as_ref().map(serde_json::to_string).transpose()?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&key.id)
+    .bind(&key.org_id)
+    .bind(key.mode.as_str())
+    .bind(&key.name)
+    .bind(&key.secret_hash)
+    .bind(&key.redacted)
+    .bind(scopes)
+    .bind(key.created_at)
+    .bind(key.expires_at)
+    .bind(key.revoked_at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
+    let scopes: Option<String> = row.try_get("scopes")?;
+    Ok(ApiKeyRecord {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        mode: mode_from_row(row)?,
+        name: row.try_get("name")?,
+        secret_hash: row.try_get("secret_hash")?,
+        redacted: row.try_get("redacted")?,
+        scopes: scopes.map(|s| serde_json::from_str(&s)).transpose()?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}

@@ -1,0 +1,145 @@
+//! SQLite queries for agents. Every statement is scoped by (org_id, mode).
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, page_bounds, tenant_args};
+use crate::access::Tenant;
+use crate::agents::Agent;
+use crate::error::Result;
+use crate::store::{AgentStore, Keyed, PageRequest};
+
+const COLUMNS: &str = "position, id, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at";
+
+#[async_trait]
+impl AgentStore for SqliteStore {
+    async fn insert_agent(&self, tenant: &Tenant, agent: &Agent) -> Result<()> {
+        let (org_id, mode) = tenant_args(tenant);
+        sqlx::query(
+            "INSERT INTO agents (id, org_id, mode, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&agent.id)
+        .bind(org_id)
+        .bind(mode)
+        .bind(&agent.name)
+        .bind(&agent.template)
+        .bind(&agent.instructions)
+        .bind(&agent.model)
+        .bind(serde_json::to_string(&agent.tools)?)
+        .bind(agent.max_steps as i64)
+        .bind(serde_json::to_string(&agent.metadata)?)
+        .bind(agent.created_at)
+        .bind(agent.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_agent(&self, tenant: &Tenant, id: &str) -> Result<Option<Agent>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM agents WHERE id = ? AND org_id = ? AND mode = ?"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| agent_from_row(&row).map(|k| k.item))
+            .transpose()
+    }
+
+    async fn list_agents(&self, tenant: &Tenant, page: PageRequest) -> Result<Vec<Keyed<Agent>>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let (descending, bound) = page_bounds(page);
+        let sql = if descending {
+            "SELECT position, id, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at
+             FROM agents WHERE org_id = ? AND mode = ? AND position < ? ORDER BY position DESC LIMIT ?"
+        } else {
+            "SELECT position, id, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at
+             FROM agents WHERE org_id = ? AND mode = ? AND position > ? ORDER BY position ASC LIMIT ?"
+        };
+        let rows = sqlx::query(sql)
+            .bind(org_id)
+            .bind(mode)
+            .bind(bound)
+            .bind(page.limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(agent_from_row).collect()
+    }
+
+    async fn update_agent(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: Box<dyn FnOnce(Agent) -> Result<Agent> + Send>,
+    ) -> Result<Option<Agent>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM agents WHERE id = ? AND org_id = ? AND mode = ?"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let agent = change(agent_from_row(&row)?.item)?;
+        sqlx::query(
+            "UPDATE agents SET name = ?, instructions = ?, model = ?, tools = ?, max_steps = ?, metadata = ?, updated_at = ?
+             WHERE id = ? AND org_id = ? AND mode = ?",
+        )
+        .bind(&agent.name)
+        .bind(&agent.instructions)
+        .bind(&agent.model)
+        .bind(serde_json::to_string(&agent.tools)?)
+        .bind(agent.max_steps as i64)
+        .bind(serde_json::to_string(&agent.metadata)?)
+        .bind(agent.updated_at)
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(agent))
+    }
+
+    async fn delete_agent(&self, tenant: &Tenant, id: &str) -> Result<bool> {
+        let (org_id, mode) = tenant_args(tenant);
+        let done = sqlx::query("DELETE FROM agents WHERE id = ? AND org_id = ? AND mode = ?")
+            .bind(id)
+            .bind(org_id)
+            .bind(mode)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn agent_from_row(row: &SqliteRow) -> Result<Keyed<Agent>> {
+    let tools: String = row.try_get("tools")?;
+    let metadata: String = row.try_get("metadata")?;
+    let max_steps: i64 = row.try_get("max_steps")?;
+    Ok(Keyed {
+        position: row.try_get("position")?,
+        item: Agent {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            template: row.try_get("template")?,
+            instructions: row.try_get("instructions")?,
+            model: row.try_get("model")?,
+            tools: serde_json::from_str(&tools)?,
+            max_steps: max_steps as u32,
+            metadata: serde_json::from_str(&metadata)?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        },
+    })
+}

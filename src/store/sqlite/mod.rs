@@ -1,0 +1,73 @@
+//! The SQLite store: one database file in WAL mode with foreign keys on,
+//! migrated at open. Writers are serialised by SQLite; transactions that
+//! read then write start with `BEGIN IMMEDIATE` so they never deadlock.
+
+mod access;
+mod agents;
+mod messages;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::access::{Mode, Tenant};
+use crate::error::{Error, Result};
+use crate::store::{Order, PageRequest};
+
+/// A FAOS store on one SQLite database.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or
+    /// `sqlite::memory:`) and runs pending migrations.
+    ///
+    /// Errors: a path that cannot be opened or created; a failed migration.
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| {
+                Error::invalid("database", format!("invalid SQLite URL '{url}': {err}"))
+            })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|err| {
+                Error::Unavailable(format!("cannot open the database '{url}': {err}"))
+            })?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|err| {
+                Error::Unavailable(format!("cannot migrate the database '{url}': {err}"))
+            })?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+/// The SQL fragment and bound position for one keyset page.
+fn page_bounds(page: PageRequest) -> (bool, i64) {
+    match page.order {
+        Order::Desc => (true, page.after.unwrap_or(i64::MAX)),
+        Order::Asc => (false, page.after.unwrap_or(0)),
+    }
+}
+
+fn mode_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Mode> {
+    let mode: String = row.try_get("mode")?;
+    Mode::parse(&mode)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("bad mode '{mode}' in the database")))
+}
+
+fn tenant_args(tenant: &Tenant) -> (&str, &str) {
+    (tenant.org_id.as_str(), tenant.mode.as_str())
+}
