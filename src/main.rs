@@ -2,6 +2,7 @@
 //! `openapi`, `migrate` and `orgs set-plan`. Exit codes: 0 success, 2 bad
 //! usage, 1 anything else, with a one-line reason on stderr.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -253,6 +254,7 @@ fn init_logging(config: &Config) -> anyhow::Result<()> {
         .map_err(|err| anyhow::anyhow!("invalid log filter '{}': {err}", config.log))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match config.log_format.as_str() {
         "json" => builder.json().init(),

@@ -58,7 +58,7 @@ const DEFINITIONS: &[Definition] = &[
         id: "blank",
         name: "Blank",
         description: "A general-purpose assistant with minimal instructions, to build your own on.",
-        instructions: "You are a helpful assistant. Answer clearly and concisely.",
+        instructions: "You are a helpful, honest assistant. Answer clearly and concisely, ask one short clarifying question when a request is ambiguous, and say plainly when you do not know something rather than guessing.",
     },
 ];
 

@@ -50,12 +50,16 @@ pub fn router(state: AppState) -> Router {
         .fallback(middleware::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
-        .merge(docs)
-        .layer(CatchPanicLayer::custom(middleware::panic_response));
-    // The request middleware wraps the whole router as one service (not
-    // each route, as `Router::layer` would), so it also sees the `Allow`
-    // header axum adds to `405` answers.
+        .merge(docs);
+    with_middleware(app)
+}
+
+/// Wraps a router in the middleware stack: panics become `500
+/// internal_error`; the request middleware wraps the whole router as one
+/// service (not each route, as `Router::layer` would), so it also sees the
+/// `Allow` header axum adds to `405` answers.
+pub fn with_middleware(app: Router) -> Router {
     Router::new()
-        .fallback_service(app)
+        .fallback_service(app.layer(CatchPanicLayer::custom(middleware::panic_response)))
         .layer(axum::middleware::from_fn(middleware::request_context))
 }

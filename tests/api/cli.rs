@@ -1,0 +1,400 @@
+//! The `faos` binary itself: first start, keys, openapi, exit codes and
+//! graceful shutdown.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_faos");
+
+/// A `faos serve` process and what it printed before it was ready.
+struct Served {
+    child: Child,
+    base: String,
+    stdout: Vec<String>,
+}
+
+fn faos(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_remove("FAOS_DATABASE_URL")
+        .env_remove("FAOS_ADDR")
+        .env("FAOS_LOG", "info")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Starts `faos serve` on a free port; waits for its "listening" log line.
+async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
+    let mut command = faos(dir);
+    command
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database",
+            "sqlite://faos.db",
+        ])
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("faos starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stderr.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("faos exited before listening");
+    })
+    .await
+    .expect("faos listens within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+    let mut stdout_lines = Vec::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_millis(200), stdout.next_line()).await
+    {
+        stdout_lines.push(line);
+    }
+    Served {
+        child,
+        base,
+        stdout: stdout_lines,
+    }
+}
+
+fn key_from(lines: &[String], label: &str) -> Option<String> {
+    lines.iter().find_map(|l| {
+        l.trim()
+            .strip_prefix(&format!("{label}: "))
+            .map(str::to_string)
+    })
+}
+
+async fn get(base: &str, path: &str, key: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let pid = child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("faos stops after SIGTERM")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn first_start_prints_two_keys_once_and_they_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = serve(dir.path(), &[]).await;
+    let live = key_from(&first.stdout, "live").expect("a live key is printed");
+    let test = key_from(&first.stdout, "test").expect("a test key is printed");
+    assert!(live.starts_with("sk_live_") && test.starts_with("sk_test_"));
+    assert_eq!(get(&first.base, "/v1/agents", &live).await.0, 200);
+    assert_eq!(get(&first.base, "/v1/agents", &test).await.0, 200);
+    assert!(terminate(&mut first.child).await.success());
+
+    let mut second = serve(dir.path(), &[]).await;
+    assert!(
+        second.stdout.is_empty(),
+        "no keys on a second start: {:?}",
+        second.stdout
+    );
+    assert_eq!(get(&second.base, "/v1/agents", &live).await.0, 200);
+    assert!(terminate(&mut second.child).await.success());
+}
+
+#[tokio::test]
+async fn keys_create_prints_only_a_working_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = faos(dir.path())
+        .args([
+            "keys",
+            "create",
+            "--database",
+            "sqlite://faos.db",
+            "--mode",
+            "test",
+            "--name",
+            "ci",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "only the key: {stdout}");
+    let default_test = stdout.trim().to_string();
+    assert!(default_test.starts_with("sk_test_"));
+
+    let output = faos(dir.path())
+        .args([
+            "keys",
+            "create",
+            "--database",
+            "sqlite://faos.db",
+            "--org",
+            "acme",
+            "--plan",
+            "growth",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let acme_live = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert!(acme_live.starts_with("sk_live_"));
+
+    let mut server = serve(dir.path(), &[]).await;
+    assert!(
+        server.stdout.is_empty(),
+        "the database already had an organization"
+    );
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/v1/agents", server.base))
+        .bearer_auth(&default_test)
+        .json(&json!({"name": "Default's"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["data"]["id"].as_str().unwrap();
+    assert_eq!(
+        get(&server.base, &format!("/v1/agents/{id}"), &default_test)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        get(&server.base, &format!("/v1/agents/{id}"), &acme_live)
+            .await
+            .0,
+        404
+    );
+    terminate(&mut server.child).await;
+}
+
+#[tokio::test]
+async fn openapi_prints_the_served_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = faos(dir.path()).arg("openapi").output().await.unwrap();
+    assert!(output.status.success());
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed["openapi"], "3.1.0");
+    let mut server = serve(dir.path(), &[]).await;
+    let served: Value = reqwest::get(format!("{}/v1/openapi.json", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(printed, served);
+    terminate(&mut server.child).await;
+}
+
+#[tokio::test]
+async fn migrate_and_set_plan_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = faos(dir.path())
+        .args(["migrate", "--database", "sqlite://m.db"])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    assert!(dir.path().join("m.db").exists());
+    let status = faos(dir.path())
+        .args([
+            "orgs",
+            "set-plan",
+            "--database",
+            "sqlite://m.db",
+            "--org",
+            "big",
+            "--plan",
+            "enterprise",
+            "--per-minute",
+            "1000",
+            "--per-day",
+            "1000000",
+        ])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Runs `faos ARGS`; returns the exit code and stderr.
+async fn fails(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let output = faos(dir).args(args).output().await.unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn bad_usage_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["serve", "--no-such-flag"],
+        vec!["frobnicate"],
+        vec!["keys", "create", "--mode", "staging"],
+        vec!["orgs", "set-plan", "--org", "x", "--plan", "enterprise"],
+    ] {
+        let (code, stderr) = fails(dir.path(), &args).await;
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[tokio::test]
+async fn unusable_addresses_and_databases_exit_1_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let (code, stderr) = fails(dir.path(), &["serve", "--addr", &addr]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let last = stderr.trim().lines().last().unwrap();
+    assert!(
+        last.contains("cannot listen on") && last.contains("in use"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+
+    for database in [
+        "sqlite:///nonexistent-dir/sub/faos.db",
+        "mysql://localhost/x",
+    ] {
+        let (code, stderr) = fails(
+            dir.path(),
+            &["serve", "--addr", "127.0.0.1:0", "--database", database],
+        )
+        .await;
+        assert_eq!(code, 1, "{database}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{database}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+    let (code, stderr) = fails(dir.path(), &["serve", "--addr", "not-an-address"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr
+            .trim()
+            .lines()
+            .last()
+            .unwrap()
+            .contains("not-an-address")
+    );
+}
+
+#[tokio::test]
+async fn configuration_layers_env_over_file_and_flags_over_env() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("faos.toml"),
+        "default_model = \"builtin/echo\"\naddr = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    // The file's addr (port 1) is overridden by the flag; its model is used.
+    let mut server = serve(dir.path(), &[]).await;
+    let live = key_from(&server.stdout, "live").unwrap();
+    let templates = get(&server.base, "/v1/templates", &live).await.1;
+    assert_eq!(templates["data"][0]["model"], "builtin/echo");
+    terminate(&mut server.child).await;
+
+    let mut server = serve(dir.path(), &[("FAOS_DEFAULT_MODEL", "builtin/assistant")]).await;
+    let templates = get(&server.base, "/v1/templates", &live).await.1;
+    assert_eq!(
+        templates["data"][0]["model"], "builtin/assistant",
+        "env beats the file"
+    );
+    terminate(&mut server.child).await;
+
+    let (code, stderr) = fails(
+        dir.path(),
+        &["serve", "--addr", "127.0.0.1:0", "--default-model", "nope"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("invalid default model"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_in_flight_requests_finish() {
+    // A slow model stand-in: answers after 1.5 s.
+    let slow = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            axum::Json(json!({"choices": [{"message": {"role": "assistant", "content": "done"}, "finish_reason": "stop"}]}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let model_base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(dir.path(), &[("FAOS_OPENAI_BASE_URL", &model_base)]).await;
+    let live = key_from(&server.stdout, "live").unwrap();
+    let client = reqwest::Client::new();
+    let agent: Value = client
+        .post(format!("{}/v1/agents", server.base))
+        .bearer_auth(&live)
+        .json(&json!({"name": "Slow", "model": "openai/slow"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!(
+        "{}/v1/agents/{}/messages",
+        server.base,
+        agent["data"]["id"].as_str().unwrap()
+    );
+    let in_flight = tokio::spawn(
+        client
+            .post(url)
+            .bearer_auth(&live)
+            .json(&json!({"content": "hi"}))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let status = terminate(&mut server.child).await;
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["content"], "done");
+    assert!(status.success(), "clean exit after SIGTERM");
+}

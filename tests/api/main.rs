@@ -1,0 +1,14 @@
+//! Black-box tests: each starts the real server on 127.0.0.1:0 with a
+//! SQLite database file in a temp dir and speaks HTTP to it. One test
+//! binary (modules below) keeps link time low.
+
+mod agents;
+mod auth;
+mod cli;
+mod helpers;
+mod messages;
+mod openai;
+mod openapi;
+mod pagination;
+mod seed;
+mod wire;
