@@ -13,27 +13,36 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct Config {
     /// Address `serve` listens on, `host:port`.
+    #[serde(deserialize_with = "text")]
     pub addr: String,
     /// `sqlite://path` (created if missing) or, later, `postgres://…`.
+    #[serde(deserialize_with = "text")]
     pub database_url: String,
     /// Model of agents that name none, `provider/model`.
+    #[serde(deserialize_with = "text")]
     pub default_model: String,
     /// Base URL of an OpenAI-compatible Chat Completions server.
+    #[serde(deserialize_with = "text")]
     pub openai_base_url: String,
     /// Bearer key for `openai_base_url`; never logged.
+    #[serde(default, deserialize_with = "optional_text")]
     pub openai_api_key: Option<String>,
     /// Base URL of an Ollama server (its OpenAI-compatible API lives at `/v1`).
+    #[serde(deserialize_with = "text")]
     pub ollama_base_url: String,
     /// Seconds one model call may take before it fails with `model_error`.
     pub model_timeout_seconds: u64,
     /// Comma-separated hosts or CIDRs user-given URLs may reach despite the
     /// URL guard (CONTRACT §9).
+    #[serde(deserialize_with = "text")]
     pub outbound_allow: String,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
     /// `tracing` filter, e.g. `info` or `faos=debug`.
+    #[serde(deserialize_with = "text")]
     pub log: String,
     /// `text` or `json`.
+    #[serde(deserialize_with = "text")]
     pub log_format: String,
 }
 
@@ -53,6 +62,40 @@ impl Default for Config {
             log_format: "text".into(),
         }
     }
+}
+
+/// Environment values are typed by their look (`FAOS_OPENAI_API_KEY=12345`
+/// reads as a number); text settings take any scalar as its text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Text(String),
+    Integer(i64),
+    Unsigned(u64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn into_text(self) -> String {
+        match self {
+            Scalar::Text(text) => text,
+            Scalar::Integer(n) => n.to_string(),
+            Scalar::Unsigned(n) => n.to_string(),
+            Scalar::Float(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Scalar::deserialize(deserializer).map(Scalar::into_text)
+}
+
+fn optional_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Option::<Scalar>::deserialize(deserializer).map(|v| v.map(Scalar::into_text))
 }
 
 /// Values given as command-line flags; `None` leaves the lower layers alone.
@@ -82,5 +125,24 @@ impl Config {
             .extract::<Config>()
             .map_err(|err| anyhow::anyhow!("invalid configuration: {err}"))?;
         Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_looking_environment_values_stay_text() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FAOS_OPENAI_API_KEY", "12345");
+            jail.set_env("FAOS_OUTBOUND_ALLOW", "10");
+            jail.set_env("FAOS_MODEL_TIMEOUT_SECONDS", "7");
+            let config = Config::load(None, Overrides::default()).expect("loads");
+            assert_eq!(config.openai_api_key.as_deref(), Some("12345"));
+            assert_eq!(config.outbound_allow, "10");
+            assert_eq!(config.model_timeout_seconds, 7);
+            Ok(())
+        });
     }
 }
