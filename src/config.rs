@@ -133,6 +133,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure type
     fn numeric_looking_environment_values_stay_text() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("FAOS_OPENAI_API_KEY", "12345");
