@@ -12,6 +12,7 @@
 #   BENCH_DURATION wrk duration per run (default 15s)
 #   BENCH_THREADS  wrk threads for the multi-connection runs (default 1)
 #   BENCH_STARTS   fresh starts for the start-to-ready median (default 5)
+#   BENCH_COMMIT   commit label to print when FAOS_BIN was built elsewhere
 #   BENCH_CONV_MODE conversation ids for the message runs: unique (default)
 #                  or rotate (see bench/message.lua)
 #
@@ -129,11 +130,16 @@ api() { # api METHOD PATH [BODY] -> prints body, fails on non-2xx
 
 echo "== FAOS benchmarks"
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "commit:  $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+commit="${BENCH_COMMIT:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+if [[ -z "${BENCH_COMMIT:-}" ]] && [[ -n "$(git -C "$root" status --porcelain -- src Cargo.toml Cargo.lock migrations 2>/dev/null)" ]]; then
+  commit="$commit (+ uncommitted changes in the working tree)"
+fi
+echo "commit:  $commit"
 echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 echo "binary:  $FAOS_BIN"
 echo "wrk:     $(wrk -v 2>&1 | head -1 | awk '{ print $1, $2 }'), duration $DURATION, $THREADS thread(s) for multi-connection runs"
 echo "note:    server and wrk share the same $(nproc) cores"
+echo "load:    $(cut -d" " -f1-3 /proc/loadavg) (1/5/15 min load average before the run; other work on the machine skews every figure)"
 echo
 
 # a. start to ready ---------------------------------------------------------

@@ -3,6 +3,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -12,6 +13,9 @@ use crate::access::{Mode, Tenant};
 use crate::api::pagination::CursorCodec;
 use crate::clock;
 use crate::config::Config;
+use crate::conversations::Conversations;
+use crate::conversations::engine::Engine;
+use crate::conversations::tools::ToolRunner;
 use crate::ids::{IdKind, new_id};
 use crate::models::Models;
 use crate::net::url_guard::UrlGuard;
@@ -20,8 +24,9 @@ use crate::store::{self, ApiKeyRecord, Store};
 /// Everything a request handler may use, shared by all requests.
 pub struct Services {
     pub store: Arc<dyn Store>,
-    pub models: Models,
-    pub guard: UrlGuard,
+    pub models: Arc<Models>,
+    pub guard: Arc<UrlGuard>,
+    pub conversations: Conversations,
     pub cursors: CursorCodec,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
@@ -49,9 +54,15 @@ impl AppState {
 
     /// Builds the services around an already opened store.
     pub async fn with_store(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
-        let models = Models::from_config(config)?;
-        let guard =
-            UrlGuard::from_allow_list(&config.outbound_allow).map_err(anyhow::Error::msg)?;
+        let models = Arc::new(Models::from_config(config)?);
+        let guard = Arc::new(
+            UrlGuard::from_allow_list(&config.outbound_allow).map_err(anyhow::Error::msg)?,
+        );
+        let tools = ToolRunner::new(
+            guard.clone(),
+            Duration::from_secs(config.tool_timeout_seconds),
+        );
+        let conversations = Conversations::new(Engine::new(store.clone(), models.clone(), tools));
         let secret = store
             .server_secret()
             .await
@@ -60,6 +71,7 @@ impl AppState {
             store,
             models,
             guard,
+            conversations,
             cursors: CursorCodec::new(&secret),
             max_body_bytes: config.max_body_bytes,
         })))

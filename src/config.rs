@@ -27,11 +27,33 @@ pub struct Config {
     /// Bearer key for `openai_base_url`; never logged.
     #[serde(default, deserialize_with = "optional_text")]
     pub openai_api_key: Option<String>,
+    /// Model names offered as `openai/<name>` by `GET /v1/models`.
+    #[serde(deserialize_with = "text")]
+    pub openai_models: String,
+    /// Base URL of the Anthropic API (without `/v1`).
+    #[serde(deserialize_with = "text")]
+    pub anthropic_base_url: String,
+    /// `x-api-key` for the Anthropic API; never logged.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub anthropic_api_key: Option<String>,
+    /// Model names offered as `anthropic/<name>` by `GET /v1/models`.
+    #[serde(deserialize_with = "text")]
+    pub anthropic_models: String,
     /// Base URL of an Ollama server (its OpenAI-compatible API lives at `/v1`).
     #[serde(deserialize_with = "text")]
     pub ollama_base_url: String,
+    /// Model names offered as `ollama/<name>` by `GET /v1/models`.
+    #[serde(deserialize_with = "text")]
+    pub ollama_models: String,
     /// Seconds one model call may take before it fails with `model_error`.
     pub model_timeout_seconds: u64,
+    /// Seconds one tool call may take before it fails (an error result).
+    pub tool_timeout_seconds: u64,
+    /// Calls made again after a provider's 429/5xx, at most.
+    pub model_max_retries: u32,
+    /// Context windows, `provider/model=tokens,…`, overriding the known ones.
+    #[serde(deserialize_with = "text")]
+    pub model_context_windows: String,
     /// Comma-separated hosts or CIDRs user-given URLs may reach despite the
     /// URL guard (CONTRACT §9).
     #[serde(deserialize_with = "text")]
@@ -54,8 +76,16 @@ impl Default for Config {
             default_model: "builtin/assistant".into(),
             openai_base_url: "https://api.openai.com/v1".into(),
             openai_api_key: None,
+            openai_models: "gpt-4o-mini,gpt-4o,gpt-4.1-mini".into(),
+            anthropic_base_url: "https://api.anthropic.com".into(),
+            anthropic_api_key: None,
+            anthropic_models: "claude-sonnet-4-5,claude-haiku-4-5".into(),
             ollama_base_url: "http://127.0.0.1:11434".into(),
+            ollama_models: String::new(),
             model_timeout_seconds: 60,
+            tool_timeout_seconds: 30,
+            model_max_retries: 2,
+            model_context_windows: String::new(),
             outbound_allow: String::new(),
             max_body_bytes: 1024 * 1024,
             log: "info".into(),

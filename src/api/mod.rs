@@ -4,12 +4,14 @@
 pub mod agents;
 pub mod auth;
 pub mod context;
+pub mod conversations;
 pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod messages;
 pub mod middleware;
+pub mod models;
 pub mod openapi;
 pub mod pagination;
 pub mod templates;
@@ -36,6 +38,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(templates::list_templates))
         .routes(routes!(messages::list_messages, messages::send_message))
+        .routes(routes!(messages::resume_stream))
+        .routes(routes!(conversations::cancel_answer))
+        .routes(routes!(conversations::agent_usage))
+        .routes(routes!(models::list_models))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

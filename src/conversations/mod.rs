@@ -1,19 +1,31 @@
-//! Conversations: an agent answering a message (CONTRACT §7 Messages). The
-//! user's message is stored first, so it survives a failing model; the
-//! agent's model is given its instructions and the whole conversation; the
-//! reply is stored and returned.
+//! Conversations: agents answering messages (CONTRACT §7 Messages). This
+//! module holds the message type and the request rules; [`engine`] runs
+//! answers, [`tools`] runs tool calls, [`context`] fits the history into the
+//! model's window, [`stream`] serves an answer's events, [`live`] tracks
+//! answers running in this process.
+
+pub mod context;
+pub mod engine;
+pub mod live;
+pub mod stream;
+pub mod tools;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::Tenant;
-use crate::agents;
+use crate::agents::{self, Agent};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{IdKind, new_id};
 use crate::metadata::{self, Metadata};
-use crate::models::{Models, Role, StopReason, Turn, Usage};
-use crate::store::{Keyed, PageRequest, Store};
+use crate::models::{Role, StopReason, ToolCall, Usage};
+use crate::store::{AnswerRecord, Keyed, PageRequest, Store, UsageRow};
+use context::ContextReport;
+use engine::{Engine, Request, Started};
 
 /// The conversation a message goes to when the request names none.
 pub const DEFAULT_CONVERSATION: &str = "default";
@@ -23,7 +35,7 @@ pub const MAX_CONVERSATION_ID_CHARS: usize = 128;
 pub const MAX_CONTENT_CHARS: usize = 200_000;
 
 /// A stored message of a conversation.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "object", rename = "message")]
 pub struct Message {
     /// `msg_…`
@@ -32,14 +44,71 @@ pub struct Message {
     pub conversation_id: String,
     pub role: Role,
     pub content: String,
-    /// Tokens the answer used; on assistant messages, else `null`.
+    /// The calls an assistant message asked for (assistant messages that
+    /// called tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// The call a tool message answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// The tool a tool message comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    /// Whether a tool call failed (tool messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_error: Option<bool>,
+    /// The model that wrote an assistant message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Tokens the model call that wrote it used; on assistant messages, else
+    /// `null`. An answer's usage is the sum over its assistant messages.
     pub usage: Option<Usage>,
-    /// Why the answer ended; on assistant messages, else `null`.
+    /// Why the model call stopped; on assistant messages, else `null`:
+    /// `end_turn`, `max_steps`, `max_tokens`, `cancelled`, `error`, or
+    /// `tool_use` on the assistant messages of tool rounds.
     pub stop_reason: Option<StopReason>,
+    /// Present when older messages were left out to fit the model's context
+    /// window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextReport>,
     pub metadata: Metadata,
     #[serde(serialize_with = "clock::serialize_ms")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
+}
+
+impl Message {
+    /// A new message of `agent` in a conversation, stamped now.
+    pub fn new(agent: &Agent, conversation_id: &str, role: Role, content: String) -> Message {
+        Message {
+            id: new_id(IdKind::Message),
+            agent_id: agent.id.clone(),
+            conversation_id: conversation_id.to_string(),
+            role,
+            content,
+            tool_calls: None,
+            tool_call_id: None,
+            tool_name: None,
+            is_error: None,
+            model: None,
+            usage: None,
+            stop_reason: None,
+            context: None,
+            metadata: Metadata::new(),
+            created_at: clock::now_ms(),
+        }
+    }
+}
+
+/// What to do with a message sent while its conversation is answering.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnBusy {
+    /// Answer `409 conflict` (the default).
+    #[default]
+    Reject,
+    /// Wait, and answer after the messages before it, in order.
+    Enqueue,
 }
 
 /// Body of `POST /v1/agents/{id}/messages`.
@@ -51,9 +120,12 @@ pub struct SendMessage {
     pub content: Option<String>,
     /// Any string of 1–128 characters; left out, `default`.
     pub conversation_id: Option<String>,
-    /// Streaming (`text/event-stream`) is not available in this version;
-    /// `true` is refused with `400`.
+    /// `true` answers `text/event-stream`: `answer.started`,
+    /// `message.delta`, `tool_call.started`, `tool_call.completed`, then
+    /// `message.completed` (the stored final message) or `error`.
     pub stream: Option<bool>,
+    /// `reject` (default) or `enqueue`.
+    pub on_busy: Option<OnBusy>,
     /// Metadata stored on the user's message.
     pub metadata: Option<Metadata>,
 }
@@ -75,89 +147,141 @@ pub fn parse_conversation_id(id: Option<String>) -> Result<String> {
     Ok(id)
 }
 
-/// Stores the user's message, asks the agent's model and stores its reply,
-/// which is returned.
-///
-/// Errors: `404` (`param: id`) for an unknown agent; `400` for bad input;
-/// `502 model_error` when the model fails — the user's message stays stored.
-pub async fn send(
-    store: &dyn Store,
-    models: &Models,
-    tenant: &Tenant,
-    agent_id: &str,
-    input: SendMessage,
-) -> Result<Message> {
-    let content = input
-        .content
-        .ok_or_else(|| Error::invalid("content", "The 'content' field is required"))?;
-    if content.is_empty() || content.chars().count() > MAX_CONTENT_CHARS {
-        return Err(Error::invalid(
-            "content",
-            format!("content must be 1 to {MAX_CONTENT_CHARS} characters"),
-        ));
-    }
-    let conversation_id = parse_conversation_id(input.conversation_id)?;
-    if input.stream == Some(true) {
-        return Err(Error::invalid(
-            "stream",
-            "streaming answers are not available in this version; send 'stream': false",
-        ));
-    }
-    let metadata = metadata::validate(input.metadata.unwrap_or_default())?;
-    let agent = agents::get(store, tenant, agent_id, "id").await?;
-
-    let user_message = Message {
-        id: new_id(IdKind::Message),
-        agent_id: agent.id.clone(),
-        conversation_id: conversation_id.clone(),
-        role: Role::User,
-        content,
-        usage: None,
-        stop_reason: None,
-        metadata,
-        created_at: clock::now_ms(),
-    };
-    store.insert_message(tenant, &user_message).await?;
-
-    let history = store
-        .conversation(tenant, &agent.id, &conversation_id)
-        .await?;
-    let turns: Vec<Turn> = history
-        .into_iter()
-        .map(|m| Turn {
-            role: m.role,
-            content: m.content,
-        })
-        .collect();
-    let reply = models
-        .complete(&agent.model, &agent.instructions, &turns)
-        .await?;
-
-    let answer = Message {
-        id: new_id(IdKind::Message),
-        agent_id: agent.id,
-        conversation_id,
-        role: Role::Assistant,
-        content: reply.content,
-        usage: Some(reply.usage),
-        stop_reason: Some(reply.stop_reason),
-        metadata: Metadata::new(),
-        created_at: clock::now_ms().max(user_message.created_at),
-    };
-    store.insert_message(tenant, &answer).await?;
-    Ok(answer)
+/// The conversation service the API calls.
+pub struct Conversations {
+    engine: Arc<Engine>,
 }
 
-/// One page of a conversation's messages, after checking the agent exists.
-pub async fn list(
-    store: &dyn Store,
-    tenant: &Tenant,
-    agent_id: &str,
-    conversation_id: &str,
-    page: PageRequest,
-) -> Result<Vec<Keyed<Message>>> {
-    agents::get(store, tenant, agent_id, "id").await?;
-    store
-        .list_messages(tenant, agent_id, conversation_id, page)
-        .await
+impl Conversations {
+    /// Wraps the engine.
+    pub fn new(engine: Engine) -> Self {
+        Conversations {
+            engine: Arc::new(engine),
+        }
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.engine.store.as_ref()
+    }
+
+    /// Validates a message, takes the conversation's lock, stores the
+    /// message and starts the answer.
+    ///
+    /// Errors: `404` (`param: id`) for an unknown agent; `400` for bad
+    /// input; `409 conflict` when the conversation is busy and `on_busy` is
+    /// `reject`.
+    pub async fn send(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        input: SendMessage,
+    ) -> Result<(Started, bool)> {
+        let content = input
+            .content
+            .ok_or_else(|| Error::invalid("content", "The 'content' field is required"))?;
+        if content.is_empty() || content.chars().count() > MAX_CONTENT_CHARS {
+            return Err(Error::invalid(
+                "content",
+                format!("content must be 1 to {MAX_CONTENT_CHARS} characters"),
+            ));
+        }
+        let request = Request {
+            content,
+            conversation_id: parse_conversation_id(input.conversation_id)?,
+            metadata: metadata::validate(input.metadata.unwrap_or_default())?,
+            on_busy: input.on_busy.unwrap_or_default(),
+            stream: input.stream.unwrap_or(false),
+        };
+        let stream = request.stream;
+        let agent = agents::get(self.store(), tenant, agent_id, "id").await?;
+        Ok((self.engine.start(tenant, agent, request).await?, stream))
+    }
+
+    /// One page of a conversation's messages, after checking the agent.
+    pub async fn list(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        conversation_id: &str,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Message>>> {
+        agents::get(self.store(), tenant, agent_id, "id").await?;
+        self.store()
+            .list_messages(tenant, agent_id, conversation_id, page)
+            .await
+    }
+
+    /// Token totals of an agent, by day and by model.
+    pub async fn usage(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+    ) -> Result<(Vec<UsageRow>, Vec<UsageRow>)> {
+        agents::get(self.store(), tenant, agent_id, "id").await?;
+        self.store().usage(tenant, agent_id).await
+    }
+
+    /// Stops the conversation's answer in progress and waits (up to 10 s)
+    /// for it to record `cancelled`.
+    ///
+    /// Errors: `404` for an unknown agent; `409 conflict` (`param:
+    /// conversation_id`) when nothing is answering.
+    pub async fn cancel(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        conversation_id: &str,
+    ) -> Result<AnswerRecord> {
+        agents::get(self.store(), tenant, agent_id, "id").await?;
+        let running = self
+            .store()
+            .running_answer(tenant, agent_id, conversation_id)
+            .await?
+            .ok_or_else(|| Error::Conflict {
+                message: format!("The conversation '{conversation_id}' has no answer in progress."),
+                param: Some("conversation_id".into()),
+            })?;
+        self.store().request_cancel(tenant, &running.id).await?;
+        self.engine.live.cancel(&running.id);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let answer = self
+                .store()
+                .get_answer(tenant, agent_id, &running.id)
+                .await?;
+            match answer {
+                Some(answer) if answer.status != crate::store::AnswerStatus::Running => {
+                    return Ok(answer);
+                }
+                Some(answer) if tokio::time::Instant::now() >= deadline => return Ok(answer),
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    /// The events of an answer after `after`, as a stream that ends with
+    /// the answer.
+    ///
+    /// Errors: `404` (`param: message_id`) when the agent has no such answer
+    /// (or its events are older than the retention).
+    pub async fn events(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        answer_id: &str,
+        after: i64,
+    ) -> Result<stream::EventStream> {
+        agents::get(self.store(), tenant, agent_id, "id").await?;
+        self.store()
+            .get_answer(tenant, agent_id, answer_id)
+            .await?
+            .ok_or_else(|| Error::not_found("streamed answer", answer_id, "message_id"))?;
+        Ok(stream::tail(
+            self.engine.clone(),
+            tenant.clone(),
+            agent_id.to_string(),
+            answer_id.to_string(),
+            after,
+        ))
+    }
 }

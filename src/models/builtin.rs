@@ -9,11 +9,21 @@
 //!   previous message, which shows it sees the conversation so far. With no
 //!   match it says what it received and which topics it knows.
 //!
-//! Usage is estimated at four characters a token.
+//! Both use tools the same way: a message saying "use the NAME tool" calls
+//! the tool NAME with the first JSON object in the message as arguments (or
+//! `{}`); a message asking for the time or date calls `current_time` when
+//! the agent has it. After tool results, the answer reports them.
+//!
+//! With a delta sink the answer is streamed word by word. Usage is
+//! estimated at four characters a token.
 
 use async_trait::async_trait;
+use serde_json::{Value, json};
 
-use super::{ModelProvider, ModelReply, ModelRequest, Role, StopReason, Usage, estimate_tokens};
+use super::{
+    DeltaSink, ModelError, ModelProvider, ModelReply, ModelRequest, StopReason, ToolCall, ToolSpec,
+    Turn, Usage, estimate_tokens,
+};
 
 /// The builtin variants, as named after `builtin/`.
 pub const VARIANTS: &[&str] = &["assistant", "echo"];
@@ -23,34 +33,117 @@ pub struct BuiltinModel;
 
 #[async_trait]
 impl ModelProvider for BuiltinModel {
-    async fn complete(&self, request: &ModelRequest<'_>) -> Result<ModelReply, String> {
-        let users: Vec<&str> = request
-            .turns
-            .iter()
-            .filter(|t| t.role == Role::User)
-            .map(|t| t.content.as_str())
-            .collect();
-        let last = users.last().copied().unwrap_or_default();
-        let content = match request.model {
-            "echo" => last.to_string(),
-            _ => assistant_reply(request.instructions, &users),
-        };
-        let input_tokens = estimate_tokens(request.instructions)
-            + request
+    async fn complete(
+        &self,
+        request: &ModelRequest<'_>,
+        sink: Option<DeltaSink<'_>>,
+    ) -> Result<ModelReply, ModelError> {
+        let (content, tool_calls) = answer(request);
+        if let Some(sink) = sink {
+            for piece in content.split_inclusive(' ') {
+                sink(piece);
+            }
+        }
+        let prompt = &request.prompt;
+        let input_tokens = estimate_tokens(prompt.instructions)
+            + prompt
                 .turns
                 .iter()
-                .map(|t| estimate_tokens(&t.content))
+                .map(|t| estimate_tokens(t.text()))
                 .sum::<u64>();
-        let output_tokens = estimate_tokens(&content);
         Ok(ModelReply {
-            content,
             usage: Usage {
                 input_tokens,
-                output_tokens,
+                output_tokens: estimate_tokens(&content).max(1),
             },
-            stop_reason: StopReason::EndTurn,
+            stop_reason: if tool_calls.is_empty() {
+                StopReason::EndTurn
+            } else {
+                StopReason::ToolUse
+            },
+            content,
+            tool_calls,
         })
     }
+}
+
+fn answer(request: &ModelRequest<'_>) -> (String, Vec<ToolCall>) {
+    let prompt = &request.prompt;
+    let results: Vec<&Turn> = prompt
+        .turns
+        .iter()
+        .rev()
+        .take_while(|t| matches!(t, Turn::ToolResult { .. }))
+        .collect();
+    if !results.is_empty() {
+        let lines: Vec<String> = results
+            .into_iter()
+            .rev()
+            .filter_map(|t| match t {
+                Turn::ToolResult {
+                    name,
+                    content,
+                    is_error: false,
+                    ..
+                } => Some(format!("The {name} tool returned: {content}")),
+                Turn::ToolResult { name, content, .. } => {
+                    Some(format!("The {name} tool failed: {content}"))
+                }
+                _ => None,
+            })
+            .collect();
+        return (lines.join("\n"), Vec::new());
+    }
+    let users: Vec<&str> = prompt
+        .turns
+        .iter()
+        .filter_map(|t| match t {
+            Turn::User { content } => Some(content.as_str()),
+            _ => None,
+        })
+        .collect();
+    let last = users.last().copied().unwrap_or_default();
+    let rounds = prompt
+        .turns
+        .iter()
+        .filter(|t| matches!(t, Turn::Assistant { .. }))
+        .count();
+    if prompt.tools_allowed
+        && let Some(call) = tool_call(last, prompt.tools, rounds)
+    {
+        return (String::new(), vec![call]);
+    }
+    let content = match request.model {
+        "echo" => last.to_string(),
+        _ => assistant_reply(prompt.instructions, &users),
+    };
+    (content, Vec::new())
+}
+
+/// The tool call a message asks for, if any.
+fn tool_call(message: &str, tools: &[ToolSpec], round: usize) -> Option<ToolCall> {
+    let lower = message.to_lowercase();
+    let named = tools
+        .iter()
+        .find(|t| lower.contains(&format!("use the {} tool", t.name.to_lowercase())));
+    let wants_time = lower.contains("time") || lower.contains("date");
+    let tool = named.or_else(|| {
+        tools
+            .iter()
+            .find(|t| t.name == "current_time" && wants_time)
+    })?;
+    let arguments = first_json_object(message).unwrap_or_else(|| json!({}));
+    Some(ToolCall {
+        id: format!("call_builtin_{round}"),
+        name: tool.name.clone(),
+        arguments,
+    })
+}
+
+fn first_json_object(text: &str) -> Option<Value> {
+    let start = text.find('{')?;
+    let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+    stream.next()?.ok().filter(Value::is_object)
 }
 
 fn assistant_reply(instructions: &str, users: &[&str]) -> String {
@@ -110,36 +203,44 @@ fn words(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::Turn;
+    use crate::models::Prompt;
 
-    fn ask(model: &str, instructions: &str, said: &[&str]) -> ModelReply {
-        let turns: Vec<Turn> = said
-            .iter()
-            .map(|s| Turn {
-                role: Role::User,
-                content: s.to_string(),
-            })
-            .collect();
+    fn ask(model: &str, instructions: &str, turns: &[Turn], tools: &[ToolSpec]) -> ModelReply {
         let request = ModelRequest {
             model,
-            instructions,
-            turns: &turns,
+            prompt: Prompt {
+                instructions,
+                turns,
+                tools,
+                tools_allowed: true,
+            },
         };
-        block_on(BuiltinModel.complete(&request)).unwrap()
-    }
-
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(f)
+            .block_on(BuiltinModel.complete(&request, None))
+            .unwrap()
+    }
+
+    fn said(messages: &[&str]) -> Vec<Turn> {
+        messages
+            .iter()
+            .map(|s| Turn::User {
+                content: s.to_string(),
+            })
+            .collect()
     }
 
     const FAQ: &str = "Be nice.\n\nKnowledge:\n- refund return: Refunds take 5 days.\n- shipping delivery: Shipping takes 3 days.";
 
     #[test]
     fn answers_from_knowledge_lines() {
-        let reply = ask("assistant", FAQ, &["How long does a refund take?"]);
+        let reply = ask(
+            "assistant",
+            FAQ,
+            &said(&["How long does a refund take?"]),
+            &[],
+        );
         assert_eq!(reply.content, "Refunds take 5 days.");
         assert_eq!(reply.stop_reason, StopReason::EndTurn);
         assert!(reply.usage.input_tokens > 0 && reply.usage.output_tokens > 0);
@@ -147,7 +248,7 @@ mod tests {
 
     #[test]
     fn lists_topics_when_nothing_matches() {
-        let reply = ask("assistant", FAQ, &["Hello there"]);
+        let reply = ask("assistant", FAQ, &said(&["Hello there"]), &[]);
         assert_eq!(
             reply.content,
             "I received your message: \"Hello there\". I can help with: refund, shipping."
@@ -156,12 +257,44 @@ mod tests {
 
     #[test]
     fn quotes_the_previous_message() {
-        let reply = ask("assistant", FAQ, &["My order is 42", "Please repeat that"]);
+        let reply = ask(
+            "assistant",
+            FAQ,
+            &said(&["My order is 42", "Please repeat that"]),
+            &[],
+        );
         assert_eq!(reply.content, "Earlier you said: \"My order is 42\"");
     }
 
     #[test]
     fn echo_returns_the_message() {
-        assert_eq!(ask("echo", FAQ, &["ping"]).content, "ping");
+        assert_eq!(ask("echo", FAQ, &said(&["ping"]), &[]).content, "ping");
+    }
+
+    #[test]
+    fn calls_named_tools_then_reports_their_results() {
+        let tools = [ToolSpec {
+            name: "lookup".into(),
+            description: String::new(),
+            parameters: json!({}),
+        }];
+        let mut turns = said(&[r#"Please use the lookup tool with {"order": "42"} now"#]);
+        let reply = ask("assistant", FAQ, &turns, &tools);
+        assert_eq!(reply.stop_reason, StopReason::ToolUse);
+        assert_eq!(reply.tool_calls[0].name, "lookup");
+        assert_eq!(reply.tool_calls[0].arguments, json!({"order": "42"}));
+        turns.push(Turn::Assistant {
+            content: String::new(),
+            tool_calls: reply.tool_calls.clone(),
+        });
+        turns.push(Turn::ToolResult {
+            call_id: reply.tool_calls[0].id.clone(),
+            name: "lookup".into(),
+            content: "shipped".into(),
+            is_error: false,
+        });
+        let reply = ask("assistant", FAQ, &turns, &tools);
+        assert_eq!(reply.content, "The lookup tool returned: shipped");
+        assert_eq!(reply.stop_reason, StopReason::EndTurn);
     }
 }

@@ -1,20 +1,25 @@
 //! Adapter for the OpenAI Chat Completions API (`POST {base}/chat/completions`),
-//! which OpenAI, Ollama, vLLM, llama.cpp's server and LiteLLM all speak.
+//! which OpenAI, Ollama, vLLM, llama.cpp's server and LiteLLM all speak,
+//! with tool calls (`tools`, `tool_calls`, `role: tool`) and streaming
+//! (`stream: true`, `stream_options.include_usage`).
+//!
 //! A thin reqwest adapter rather than a typed client crate: compatible
 //! servers differ in small ways (missing `usage`, extra fields, `null`
-//! content) that strict clients reject, and FAOS owns timeouts and error
-//! text.
+//! content) that strict clients reject, and FAOS owns retries, timeouts and
+//! error text.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::json;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
 
-use super::{ModelProvider, ModelReply, ModelRequest, Role, StopReason, Usage, estimate_tokens};
-
-/// Longest provider error text passed on to the caller, in characters.
-const MAX_ERROR_CHARS: usize = 300;
+use super::sse;
+use super::{
+    DeltaSink, ModelError, ModelProvider, ModelReply, ModelRequest, StopReason, ToolCall, Turn,
+    Usage, estimate_tokens,
+};
 
 /// One OpenAI-compatible server.
 pub struct OpenAiCompatible {
@@ -37,127 +42,231 @@ impl OpenAiCompatible {
             timeout,
         })
     }
+
+    fn body(&self, request: &ModelRequest<'_>, stream: bool) -> Value {
+        let mut messages = Vec::with_capacity(request.prompt.turns.len() + 1);
+        let prompt = &request.prompt;
+        if !prompt.instructions.is_empty() {
+            messages.push(json!({"role": "system", "content": prompt.instructions}));
+        }
+        messages.extend(prompt.turns.iter().map(wire_message));
+        let mut body = json!({"model": request.model, "messages": messages});
+        if !prompt.tools.is_empty() {
+            if !prompt.tools_allowed {
+                body["tool_choice"] = json!("none");
+            }
+            body["tools"] = prompt
+                .tools
+                .iter()
+                .map(|tool| {
+                    json!({"type": "function", "function": {
+                        "name": tool.name, "description": tool.description, "parameters": tool.parameters
+                    }})
+                })
+                .collect();
+        }
+        if stream {
+            body["stream"] = json!(true);
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        body
+    }
 }
 
-#[derive(Deserialize)]
-struct Completion {
-    choices: Vec<Choice>,
-    usage: Option<CompletionUsage>,
-}
-
-#[derive(Deserialize)]
-struct Choice {
-    message: ChoiceMessage,
-    finish_reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ChoiceMessage {
-    content: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CompletionUsage {
-    prompt_tokens: Option<u64>,
-    completion_tokens: Option<u64>,
+fn wire_message(turn: &Turn) -> Value {
+    match turn {
+        Turn::User { content } => json!({"role": "user", "content": content}),
+        Turn::Assistant {
+            content,
+            tool_calls,
+        } if tool_calls.is_empty() => {
+            json!({"role": "assistant", "content": content})
+        }
+        Turn::Assistant {
+            content,
+            tool_calls,
+        } => json!({
+            "role": "assistant",
+            "content": if content.is_empty() { Value::Null } else { json!(content) },
+            "tool_calls": tool_calls.iter().map(|call| json!({
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments.to_string()}
+            })).collect::<Vec<_>>()
+        }),
+        Turn::ToolResult {
+            call_id, content, ..
+        } => {
+            json!({"role": "tool", "tool_call_id": call_id, "content": content})
+        }
+    }
 }
 
 #[async_trait]
 impl ModelProvider for OpenAiCompatible {
-    async fn complete(&self, request: &ModelRequest<'_>) -> Result<ModelReply, String> {
-        let mut messages = Vec::with_capacity(request.turns.len() + 1);
-        if !request.instructions.is_empty() {
-            messages.push(json!({"role": "system", "content": request.instructions}));
-        }
-        for turn in request.turns {
-            let role = match turn.role {
-                Role::Tool => "tool",
-                Role::Assistant => "assistant",
-                Role::User => "user",
-            };
-            messages.push(json!({"role": role, "content": turn.content}));
-        }
-        let body = json!({"model": request.model, "messages": messages});
-        let mut call = self.http.post(&self.endpoint).json(&body);
+    async fn complete(
+        &self,
+        request: &ModelRequest<'_>,
+        sink: Option<DeltaSink<'_>>,
+    ) -> Result<ModelReply, ModelError> {
+        let mut call = self
+            .http
+            .post(&self.endpoint)
+            .json(&self.body(request, sink.is_some()));
         if let Some(key) = &self.api_key {
             call = call.bearer_auth(key);
         }
-        let response = call
-            .send()
-            .await
-            .map_err(|err| self.transport_error(&err))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| self.transport_error(&err))?;
-        if !status.is_success() {
-            return Err(format!(
-                "the provider answered HTTP {}: {}",
-                status.as_u16(),
-                provider_message(&text)
-            ));
+        let response = sse::send(call, self.timeout).await?;
+        match sink {
+            Some(sink) => self.read_stream(response, sink).await,
+            None => {
+                let text = response
+                    .text()
+                    .await
+                    .map_err(|e| sse::transport_error(&e, self.timeout))?;
+                parse_completion(&text)
+            }
         }
-        let completion: Completion = serde_json::from_str(&text)
-            .map_err(|err| format!("the provider's answer is not a chat completion: {err}"))?;
-        let choice = completion
-            .choices
-            .into_iter()
-            .next()
-            .ok_or("the provider's answer has no choices")?;
-        let content = choice.message.content.unwrap_or_default();
-        let usage = completion.usage.map_or_else(
-            || Usage {
-                input_tokens: 0,
-                output_tokens: estimate_tokens(&content),
-            },
-            |u| Usage {
-                input_tokens: u.prompt_tokens.unwrap_or(0),
-                output_tokens: u.completion_tokens.unwrap_or(0),
-            },
-        );
-        let stop_reason = match choice.finish_reason.as_deref() {
-            Some("length") => StopReason::MaxTokens,
-            _ => StopReason::EndTurn,
-        };
-        Ok(ModelReply {
-            content,
-            usage,
-            stop_reason,
-        })
     }
 }
 
 impl OpenAiCompatible {
-    fn transport_error(&self, err: &reqwest::Error) -> String {
-        if err.is_timeout() {
-            format!(
-                "the provider did not answer within {} s",
-                self.timeout.as_secs()
-            )
-        } else if err.is_connect() {
-            "could not connect to the provider".to_string()
-        } else {
-            "the connection to the provider failed".to_string()
+    async fn read_stream(
+        &self,
+        response: reqwest::Response,
+        sink: DeltaSink<'_>,
+    ) -> Result<ModelReply, ModelError> {
+        let mut content = String::new();
+        let mut calls: BTreeMap<u64, (String, String, String)> = BTreeMap::new();
+        let mut usage = None;
+        let mut finish = None;
+        let mut events = std::pin::pin!(sse::events(response));
+        while let Some(event) = events.next().await {
+            let event = event?;
+            if event.data.trim() == "[DONE]" {
+                break;
+            }
+            let chunk: Value = serde_json::from_str(&event.data).map_err(|err| {
+                ModelError::fatal(format!(
+                    "the provider's stream is not chat completion chunks: {err}"
+                ))
+            })?;
+            if let Some(error) = chunk.get("error") {
+                return Err(ModelError::fatal(format!(
+                    "the provider reported an error mid-stream: {}",
+                    sse::provider_message(&json!({"error": error}).to_string())
+                )));
+            }
+            if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
+                usage = Some(read_usage(u));
+            }
+            let Some(choice) = chunk["choices"].get(0) else {
+                continue;
+            };
+            if let Some(text) = choice["delta"]["content"]
+                .as_str()
+                .filter(|t| !t.is_empty())
+            {
+                content.push_str(text);
+                sink(text);
+            }
+            for delta in choice["delta"]["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let index = delta["index"].as_u64().unwrap_or(0);
+                let entry = calls.entry(index).or_default();
+                if let Some(id) = delta["id"].as_str() {
+                    entry.0 = id.to_string();
+                }
+                if let Some(name) = delta["function"]["name"].as_str() {
+                    entry.1.push_str(name);
+                }
+                if let Some(arguments) = delta["function"]["arguments"].as_str() {
+                    entry.2.push_str(arguments);
+                }
+            }
+            if let Some(reason) = choice["finish_reason"].as_str() {
+                finish = Some(reason.to_string());
+            }
         }
+        let tool_calls: Vec<ToolCall> = calls
+            .into_values()
+            .map(|(id, name, arguments)| ToolCall {
+                id,
+                name,
+                arguments: sse::parse_arguments(&arguments),
+            })
+            .collect();
+        let usage = usage.unwrap_or(Usage {
+            input_tokens: 0,
+            output_tokens: estimate_tokens(&content),
+        });
+        Ok(ModelReply {
+            stop_reason: stop_reason(finish.as_deref(), !tool_calls.is_empty()),
+            content,
+            tool_calls,
+            usage,
+        })
     }
 }
 
-/// The `error.message` of an OpenAI-style error body, else the start of the
-/// body, shortened.
-fn provider_message(body: &str) -> String {
-    let message = serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message")
-                .or_else(|| v.pointer("/error"))
-                .and_then(|m| m.as_str().map(str::to_string))
+/// Parses a non-streaming chat completion.
+fn parse_completion(text: &str) -> Result<ModelReply, ModelError> {
+    let completion: Value = serde_json::from_str(text).map_err(|err| {
+        ModelError::fatal(format!(
+            "the provider's answer is not a chat completion: {err}"
+        ))
+    })?;
+    let choice = completion["choices"].get(0).ok_or_else(|| {
+        ModelError::fatal("the provider's answer is not a chat completion: it has no choices")
+    })?;
+    let content = choice["message"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let tool_calls: Vec<ToolCall> = choice["message"]["tool_calls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|call| ToolCall {
+            id: call["id"].as_str().unwrap_or_default().to_string(),
+            name: call["function"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            arguments: sse::parse_arguments(
+                call["function"]["arguments"].as_str().unwrap_or_default(),
+            ),
         })
-        .unwrap_or_else(|| body.trim().to_string());
-    let message: String = message.chars().take(MAX_ERROR_CHARS).collect();
-    if message.is_empty() {
-        "(no error message)".to_string()
-    } else {
-        message
+        .collect();
+    let usage = match completion.get("usage").filter(|u| u.is_object()) {
+        Some(u) => read_usage(u),
+        None => Usage {
+            input_tokens: 0,
+            output_tokens: estimate_tokens(&content),
+        },
+    };
+    Ok(ModelReply {
+        stop_reason: stop_reason(choice["finish_reason"].as_str(), !tool_calls.is_empty()),
+        content,
+        tool_calls,
+        usage,
+    })
+}
+
+fn read_usage(usage: &Value) -> Usage {
+    Usage {
+        input_tokens: usage["prompt_tokens"].as_u64().unwrap_or(0),
+        output_tokens: usage["completion_tokens"].as_u64().unwrap_or(0),
+    }
+}
+
+fn stop_reason(finish: Option<&str>, has_tool_calls: bool) -> StopReason {
+    match finish {
+        _ if has_tool_calls => StopReason::ToolUse,
+        Some("length") => StopReason::MaxTokens,
+        _ => StopReason::EndTurn,
     }
 }

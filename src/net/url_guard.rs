@@ -48,6 +48,12 @@ impl UrlGuard {
         !is_refused(ip) || self.allowed_nets.iter().any(|net| net.contains(&ip))
     }
 
+    /// Did the operator allow this host name by name?
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.allowed_hosts.contains(&host)
+    }
+
     /// Checks a literal URL: scheme, host, and — for an IP literal or a
     /// `localhost` name — the address rule. Host names are checked again on
     /// the address actually connected to, when the call is made.
@@ -74,7 +80,7 @@ impl UrlGuard {
             Some(Host::Domain(name)) => {
                 let name = name.trim_end_matches('.').to_ascii_lowercase();
                 let local = name == "localhost" || name.ends_with(".localhost");
-                if local && !self.allowed_hosts.contains(&name) {
+                if local && !self.allows_host(&name) {
                     return Err(refused());
                 }
             }

@@ -15,8 +15,11 @@ use crate::conversations::Message;
 use crate::error::{Error, Result};
 
 /// The whole store: one value of this is shared by the API and the workers.
-pub trait Store: AccessStore + AgentStore + MessageStore + Send + Sync + 'static {}
-impl<T: AccessStore + AgentStore + MessageStore + Send + Sync + 'static> Store for T {}
+pub trait Store:
+    AccessStore + AgentStore + MessageStore + AnswerStore + Send + Sync + 'static
+{
+}
+impl<T: AccessStore + AgentStore + MessageStore + AnswerStore + Send + Sync + 'static> Store for T {}
 
 /// Opens the store named by a database URL, running its migrations.
 ///
@@ -166,4 +169,126 @@ pub trait MessageStore {
         agent_id: &str,
         conversation_id: &str,
     ) -> Result<Vec<Message>>;
+    /// Token totals of the agent's assistant messages, per UTC day
+    /// (`YYYY-MM-DD`, oldest first) and per model.
+    async fn usage(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+    ) -> Result<(Vec<UsageRow>, Vec<UsageRow>)>;
+}
+
+/// Token totals under one key (a day or a model).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    pub key: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+/// Where an answer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerStatus {
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl AnswerStatus {
+    /// As stored: `running`, `completed`, `failed`, `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerStatus::Running => "running",
+            AnswerStatus::Completed => "completed",
+            AnswerStatus::Failed => "failed",
+            AnswerStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn parse(value: &str) -> Option<AnswerStatus> {
+        [
+            AnswerStatus::Running,
+            AnswerStatus::Completed,
+            AnswerStatus::Failed,
+            AnswerStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+}
+
+/// One answer of an agent: its id is the id of the assistant message that
+/// ends it.
+#[derive(Debug, Clone)]
+pub struct AnswerRecord {
+    pub id: String,
+    pub agent_id: String,
+    pub conversation_id: String,
+    pub status: AnswerStatus,
+    pub cancel_requested: bool,
+    pub created_at: i64,
+}
+
+/// One event of an answer's stream, as stored for resumption.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// 1, 2, 3… within the answer; the SSE `id:`.
+    pub seq: i64,
+    /// The SSE event name, e.g. `message.delta`.
+    pub event: String,
+    /// The JSON data.
+    pub data: String,
+}
+
+/// Answers: the per-conversation lock (one running answer per conversation,
+/// held with a lease) and their stream event logs.
+#[async_trait]
+pub trait AnswerStore {
+    /// Starts answer `id` on the conversation unless another running answer
+    /// with a live lease holds it (`Ok(false)`). A running answer whose
+    /// lease expired (its process died) is marked failed first.
+    async fn begin_answer(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        agent_id: &str,
+        conversation_id: &str,
+        lease_until: i64,
+    ) -> Result<bool>;
+    /// Extends a running answer's lease; returns whether a cancel was asked.
+    async fn renew_answer(&self, tenant: &Tenant, id: &str, lease_until: i64) -> Result<bool>;
+    /// Records how a running answer ended.
+    async fn finish_answer(&self, tenant: &Tenant, id: &str, status: AnswerStatus) -> Result<()>;
+    /// The running answer of a conversation, if any.
+    async fn running_answer(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        conversation_id: &str,
+    ) -> Result<Option<AnswerRecord>>;
+    /// Asks a running answer to stop (seen by its process at the next lease
+    /// renewal).
+    async fn request_cancel(&self, tenant: &Tenant, id: &str) -> Result<()>;
+    /// An answer of the tenant's agent.
+    async fn get_answer(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        id: &str,
+    ) -> Result<Option<AnswerRecord>>;
+    /// Appends one stream event.
+    async fn append_event(&self, answer_id: &str, event: &StoredEvent) -> Result<()>;
+    /// Up to `limit` events of the tenant's answer after `after`, in order.
+    async fn events_after(
+        &self,
+        tenant: &Tenant,
+        answer_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+    /// Deletes finished answers (and their events) created before `before`
+    /// (Unix ms); returns how many.
+    async fn prune_answers(&self, before: i64) -> Result<u64>;
 }

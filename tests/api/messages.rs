@@ -149,7 +149,7 @@ async fn bad_messages_are_named_and_store_nothing() {
             "conversation_id",
         ),
         (json!({"content": "hi", "stream": "yes"}), "stream"),
-        (json!({"content": "hi", "stream": true}), "stream"),
+        (json!({"content": "hi", "on_busy": "wait"}), "on_busy"),
         (json!({"content": "hi", "metadata": {"k": 1}}), "metadata.k"),
         (json!({"content": "hi", "role": "assistant"}), "role"),
     ];

@@ -175,20 +175,27 @@ async fn provider_failures_are_502_and_keep_the_users_message() {
         assert!(message.contains(expect), "{content}: {message}");
     }
     let (_, history) = send(app.request(Method::GET, &format!("{path}?order=asc"))).await;
-    let stored: Vec<(&str, &str)> = history["data"]
+    let stored: Vec<(&str, &str, &Value)> = history["data"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap(),
+                m["content"].as_str().unwrap(),
+                &m["stop_reason"],
+            )
+        })
         .collect();
+    let failed = json!("error");
+    let mut expected = Vec::new();
+    for content in ["fail500", "fail429", "garbage", "slow"] {
+        expected.push(("user", content, &Value::Null));
+        expected.push(("assistant", "", &failed));
+    }
     assert_eq!(
-        stored,
-        vec![
-            ("user", "fail500"),
-            ("user", "fail429"),
-            ("user", "garbage"),
-            ("user", "slow")
-        ]
+        stored, expected,
+        "each user message stays, and its answer is recorded as failed"
     );
 }
 

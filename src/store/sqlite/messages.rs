@@ -9,20 +9,32 @@ use super::{SqliteStore, page_bounds, tenant_args};
 use crate::access::Tenant;
 use crate::conversations::Message;
 use crate::error::{Error, Result};
-use crate::models::{Role, StopReason, Usage};
-use crate::store::{Keyed, MessageStore, PageRequest};
+use crate::models::Usage;
+use crate::store::{Keyed, MessageStore, PageRequest, UsageRow};
+
+/// A serde enum as its bare string (`"end_turn"`).
+fn enum_text<T: serde::Serialize>(value: &T) -> Result<String> {
+    match serde_json::to_value(value)? {
+        serde_json::Value::String(text) => Ok(text),
+        other => Err(Error::Internal(anyhow::anyhow!(
+            "{other} is not a unit variant"
+        ))),
+    }
+}
+
+/// The serde enum a stored string names.
+fn enum_from<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
+    Ok(serde_json::from_value(serde_json::Value::String(text))?)
+}
 
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
-        let stop_reason = message
-            .stop_reason
-            .map(|r| serde_json::to_value(r).map(|v| v.as_str().unwrap_or_default().to_string()))
-            .transpose()?;
         sqlx::query(
-            "INSERT INTO messages (id, org_id, mode, agent_id, conversation_id, role, content, input_tokens, output_tokens, stop_reason, metadata, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO messages (id, org_id, mode, agent_id, conversation_id, role, content, tool_calls, tool_call_id,
+                                   tool_name, is_error, model, input_tokens, output_tokens, stop_reason, context, metadata, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&message.id)
         .bind(org_id)
@@ -31,9 +43,15 @@ impl MessageStore for SqliteStore {
         .bind(&message.conversation_id)
         .bind(message.role.as_str())
         .bind(&message.content)
+        .bind(message.tool_calls.as_ref().map(serde_json::to_string).transpose()?)
+        .bind(&message.tool_call_id)
+        .bind(&message.tool_name)
+        .bind(message.is_error)
+        .bind(&message.model)
         .bind(message.usage.map(|u| u.input_tokens as i64))
         .bind(message.usage.map(|u| u.output_tokens as i64))
-        .bind(stop_reason)
+        .bind(message.stop_reason.as_ref().map(enum_text).transpose()?)
+        .bind(message.context.as_ref().map(serde_json::to_string).transpose()?)
         .bind(serde_json::to_string(&message.metadata)?)
         .bind(message.created_at)
         .execute(&self.pool)
@@ -90,19 +108,57 @@ impl MessageStore for SqliteStore {
             .map(|row| message_from_row(row).map(|k| k.item))
             .collect()
     }
+
+    async fn usage(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+    ) -> Result<(Vec<UsageRow>, Vec<UsageRow>)> {
+        let (org_id, mode) = tenant_args(tenant);
+        let by_day = sqlx::query(
+            "SELECT date(created_at / 1000, 'unixepoch') AS key,
+                    SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
+             FROM messages WHERE agent_id = ? AND org_id = ? AND mode = ? AND input_tokens IS NOT NULL
+             GROUP BY key ORDER BY key",
+        )
+        .bind(agent_id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_all(&self.pool)
+        .await?;
+        let by_model = sqlx::query(
+            "SELECT COALESCE(model, 'unknown') AS key,
+                    SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
+             FROM messages WHERE agent_id = ? AND org_id = ? AND mode = ? AND input_tokens IS NOT NULL
+             GROUP BY key ORDER BY key",
+        )
+        .bind(agent_id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = |rows: Vec<SqliteRow>| -> Result<Vec<UsageRow>> {
+            rows.iter()
+                .map(|row| {
+                    Ok(UsageRow {
+                        key: row.try_get("key")?,
+                        input_tokens: row.try_get::<i64, _>("input_tokens")? as u64,
+                        output_tokens: row.try_get::<i64, _>("output_tokens")? as u64,
+                    })
+                })
+                .collect()
+        };
+        Ok((rows(by_day)?, rows(by_model)?))
+    }
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<Keyed<Message>> {
-    let role: String = row.try_get("role")?;
-    let stop_reason: Option<String> = row.try_get("stop_reason")?;
     let input_tokens: Option<i64> = row.try_get("input_tokens")?;
     let output_tokens: Option<i64> = row.try_get("output_tokens")?;
+    let tool_calls: Option<String> = row.try_get("tool_calls")?;
+    let context: Option<String> = row.try_get("context")?;
     let metadata: String = row.try_get("metadata")?;
-    let role: Role = serde_json::from_value(serde_json::Value::String(role))
-        .map_err(|err| Error::Internal(anyhow::anyhow!("bad role in the database: {err}")))?;
-    let stop_reason: Option<StopReason> = stop_reason
-        .map(|r| serde_json::from_value(serde_json::Value::String(r)))
-        .transpose()?;
+    let stop_reason: Option<String> = row.try_get("stop_reason")?;
     let usage = match (input_tokens, output_tokens) {
         (Some(input), Some(output)) => Some(Usage {
             input_tokens: input as u64,
@@ -116,10 +172,16 @@ fn message_from_row(row: &SqliteRow) -> Result<Keyed<Message>> {
             id: row.try_get("id")?,
             agent_id: row.try_get("agent_id")?,
             conversation_id: row.try_get("conversation_id")?,
-            role,
+            role: enum_from(row.try_get("role")?)?,
             content: row.try_get("content")?,
+            tool_calls: tool_calls.map(|t| serde_json::from_str(&t)).transpose()?,
+            tool_call_id: row.try_get("tool_call_id")?,
+            tool_name: row.try_get("tool_name")?,
+            is_error: row.try_get("is_error")?,
+            model: row.try_get("model")?,
             usage,
-            stop_reason,
+            stop_reason: stop_reason.map(enum_from).transpose()?,
+            context: context.map(|c| serde_json::from_str(&c)).transpose()?,
             metadata: serde_json::from_str(&metadata)?,
             created_at: row.try_get("created_at")?,
         },

@@ -4,6 +4,7 @@
 
 mod access;
 mod agents;
+mod answers;
 mod messages;
 
 use std::str::FromStr;

@@ -1,0 +1,209 @@
+//! SQLite queries for answers (the per-conversation lock with a lease) and
+//! their stream event logs.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{SqliteStore, tenant_args};
+use crate::access::Tenant;
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::store::{AnswerRecord, AnswerStatus, AnswerStore, StoredEvent};
+
+const COLUMNS: &str = "id, agent_id, conversation_id, status, cancel_requested, created_at";
+
+#[async_trait]
+impl AnswerStore for SqliteStore {
+    async fn begin_answer(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        agent_id: &str,
+        conversation_id: &str,
+        lease_until: i64,
+    ) -> Result<bool> {
+        let (org_id, mode) = tenant_args(tenant);
+        let now = clock::now_ms();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "UPDATE answers SET status = 'failed', updated_at = ?
+             WHERE agent_id = ? AND conversation_id = ? AND status = 'running' AND lease_until < ?",
+        )
+        .bind(now)
+        .bind(agent_id)
+        .bind(conversation_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO answers (id, org_id, mode, agent_id, conversation_id, status, lease_until, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .bind(agent_id)
+        .bind(conversation_id)
+        .bind(lease_until)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn renew_answer(&self, tenant: &Tenant, id: &str, lease_until: i64) -> Result<bool> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(
+            "UPDATE answers SET lease_until = ?, updated_at = ?
+             WHERE id = ? AND org_id = ? AND mode = ? AND status = 'running'
+             RETURNING cancel_requested",
+        )
+        .bind(lease_until)
+        .bind(clock::now_ms())
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<i64, _>("cancel_requested")? != 0,
+            None => false,
+        })
+    }
+
+    async fn finish_answer(&self, tenant: &Tenant, id: &str, status: AnswerStatus) -> Result<()> {
+        let (org_id, mode) = tenant_args(tenant);
+        sqlx::query("UPDATE answers SET status = ?, updated_at = ? WHERE id = ? AND org_id = ? AND mode = ?")
+            .bind(status.as_str())
+            .bind(clock::now_ms())
+            .bind(id)
+            .bind(org_id)
+            .bind(mode)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn running_answer(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        conversation_id: &str,
+    ) -> Result<Option<AnswerRecord>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM answers
+             WHERE agent_id = ? AND conversation_id = ? AND org_id = ? AND mode = ? AND status = 'running'"
+        )))
+        .bind(agent_id)
+        .bind(conversation_id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| answer_from_row(&row)).transpose()
+    }
+
+    async fn request_cancel(&self, tenant: &Tenant, id: &str) -> Result<()> {
+        let (org_id, mode) = tenant_args(tenant);
+        sqlx::query(
+            "UPDATE answers SET cancel_requested = 1 WHERE id = ? AND org_id = ? AND mode = ?",
+        )
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_answer(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        id: &str,
+    ) -> Result<Option<AnswerRecord>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM answers WHERE id = ? AND agent_id = ? AND org_id = ? AND mode = ?"
+        )))
+        .bind(id)
+        .bind(agent_id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| answer_from_row(&row)).transpose()
+    }
+
+    async fn append_event(&self, answer_id: &str, event: &StoredEvent) -> Result<()> {
+        sqlx::query("INSERT INTO answer_events (answer_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(answer_id)
+            .bind(event.seq)
+            .bind(&event.event)
+            .bind(&event.data)
+            .bind(clock::now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn events_after(
+        &self,
+        tenant: &Tenant,
+        answer_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let rows = sqlx::query(
+            "SELECT e.seq, e.event, e.data FROM answer_events e JOIN answers a ON a.id = e.answer_id
+             WHERE e.answer_id = ? AND a.org_id = ? AND a.mode = ? AND e.seq > ?
+             ORDER BY e.seq LIMIT ?",
+        )
+        .bind(answer_id)
+        .bind(org_id)
+        .bind(mode)
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredEvent {
+                    seq: row.try_get("seq")?,
+                    event: row.try_get("event")?,
+                    data: row.try_get("data")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn prune_answers(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM answers WHERE created_at < ? AND status != 'running'")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn answer_from_row(row: &SqliteRow) -> Result<AnswerRecord> {
+    let status: String = row.try_get("status")?;
+    Ok(AnswerRecord {
+        id: row.try_get("id")?,
+        agent_id: row.try_get("agent_id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        status: AnswerStatus::parse(&status).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "bad answer status '{status}' in the database"
+            ))
+        })?,
+        cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
