@@ -154,3 +154,52 @@ pub fn assert_error(status: u16, body: &Value, want_status: u16, code: &str, par
             .starts_with("req_")
     );
 }
+
+/// One Server-Sent Event as a client sees it.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: i64,
+    pub event: String,
+    pub data: Value,
+}
+
+/// Reads events until the stream ends, a terminal event
+/// (`message.completed`, `error`), or `max` events (then drops the
+/// connection).
+pub async fn read_events(response: Response, max: Option<usize>) -> Vec<SseEvent> {
+    use eventsource_stream::Eventsource;
+    use futures::StreamExt;
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"),
+        "not a stream: {:?}",
+        response.headers()
+    );
+    let mut stream = response.bytes_stream().eventsource();
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        let event = event.expect("a well-formed event");
+        let parsed = SseEvent {
+            id: event.id.parse().expect("every event has a numeric id"),
+            event: event.event.clone(),
+            data: serde_json::from_str(&event.data).expect("event data is JSON"),
+        };
+        let terminal = parsed.event == "message.completed" || parsed.event == "error";
+        events.push(parsed);
+        if terminal || max.is_some_and(|m| events.len() >= m) {
+            break;
+        }
+    }
+    events
+}
+
+/// The text of the `message.delta` events, concatenated.
+pub fn deltas(events: &[SseEvent]) -> String {
+    events
+        .iter()
+        .filter(|e| e.event == "message.delta")
+        .map(|e| e.data["delta"].as_str().unwrap())
+        .collect()
+}

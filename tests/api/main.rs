@@ -3,6 +3,7 @@
 //! binary (modules below) keeps link time low.
 
 mod agents;
+mod anthropic;
 mod auth;
 mod cli;
 mod helpers;
@@ -11,4 +12,8 @@ mod openai;
 mod openapi;
 mod pagination;
 mod seed;
+mod standins;
+mod streaming;
+mod tools;
+mod usage;
 mod wire;
