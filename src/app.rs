@@ -143,12 +143,31 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let local = listener.local_addr()?;
+    tokio::spawn(prune_answers(state.store.clone()));
     tracing::info!(addr = %local, database = %redact_url(&config.database_url), "FAOS is listening on http://{local}");
     axum::serve(listener, crate::api::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("FAOS stopped");
     Ok(())
+}
+
+/// How long finished answers and their stream events are kept.
+const ANSWER_RETENTION: Duration = Duration::from_secs(48 * 3600);
+
+/// Deletes finished answers (and their stream events) past the retention,
+/// hourly.
+async fn prune_answers(store: Arc<dyn Store>) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let before = clock::now_ms() - ANSWER_RETENTION.as_millis() as i64;
+        match store.prune_answers(before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned old answers and their stream events"),
+            Err(err) => tracing::warn!(error = %err, "could not prune old answers"),
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

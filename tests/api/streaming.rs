@@ -369,3 +369,36 @@ async fn rate_limits_are_retried_after_the_providers_wait() {
     );
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn finished_answers_are_pruned_after_the_retention() {
+    let (app, _) = app_with_openai(long_answer(3), Duration::ZERO).await;
+    let agent = agent(&app).await;
+    let events = read_events(
+        stream_request(&app, &agent, "x", "p").send().await.unwrap(),
+        None,
+    )
+    .await;
+    let answer = events[0].data["id"].as_str().unwrap();
+    let path = format!("/v1/agents/{agent}/messages/{answer}/stream");
+    assert_eq!(
+        app.store.prune_answers(0).await.unwrap(),
+        0,
+        "younger answers stay"
+    );
+    let kept = app.request(Method::GET, &path).send().await.unwrap();
+    assert_eq!(kept.status(), 200);
+    assert_eq!(app.store.prune_answers(i64::MAX).await.unwrap(), 1);
+    let (status, body) = send(app.request(Method::GET, &path)).await;
+    assert_error(status, &body, 404, "not_found", Some("message_id"));
+    let (_, history) = send(app.request(
+        Method::GET,
+        &format!("/v1/agents/{agent}/messages?conversation_id=p"),
+    ))
+    .await;
+    assert_eq!(
+        history["data"].as_array().unwrap().len(),
+        2,
+        "messages are kept"
+    );
+}
