@@ -44,29 +44,26 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Opens the store and builds the services from `config`.
+    /// Checks the settings, opens the store and builds the services from
+    /// `config`. Settings are checked first, so a bad one never leaves a
+    /// new database behind.
     pub async fn new(config: &Config) -> anyhow::Result<AppState> {
-        let store = store::open(&config.database_url)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        AppState::with_store(config, store).await
-    }
-
-    /// Builds the services around an already opened store.
-    pub async fn with_store(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
         let models = Arc::new(Models::from_config(config)?);
         let guard = Arc::new(
             UrlGuard::from_allow_list(&config.outbound_allow).map_err(anyhow::Error::msg)?,
         );
+        let store = store::open(&config.database_url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secret = store
+            .server_secret()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let tools = ToolRunner::new(
             guard.clone(),
             Duration::from_secs(config.tool_timeout_seconds),
         );
         let conversations = Conversations::new(Engine::new(store.clone(), models.clone(), tools));
-        let secret = store
-            .server_secret()
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(AppState(Arc::new(Services {
             store,
             models,
@@ -133,15 +130,16 @@ pub async fn bootstrap(store: &dyn Store) -> anyhow::Result<Option<(String, Stri
 ///
 /// Errors: an unusable database, an address that cannot be bound.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let state = AppState::new(&config).await?;
-    if let Some((live, test)) = bootstrap(state.store.as_ref()).await? {
-        println!("Created organization 'default'. Its secret keys are shown once; keep them safe:");
-        println!("  live: {live}");
-        println!("  test: {test}");
-    }
+    // Bind first: the one-time keys are printed only once the server can run.
     let listener = TcpListener::bind(&config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let state = AppState::new(&config).await?;
+    if let Some((live, test)) = bootstrap(state.store.as_ref()).await? {
+        print_stdout(&format!(
+            "Created organization 'default'. Its secret keys are shown once; keep them safe:\n  live: {live}\n  test: {test}"
+        ))?;
+    }
     let local = listener.local_addr()?;
     tokio::spawn(prune_answers(state.store.clone()));
     tracing::info!(addr = %local, database = %redact_url(&config.database_url), "FAOS is listening on http://{local}");
@@ -150,6 +148,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     tracing::info!("FAOS stopped");
     Ok(())
+}
+
+/// Writes a line to stdout; a closed stdout is an error, not a panic.
+pub fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .and_then(|()| out.flush())
+        .context("cannot write to stdout")
 }
 
 /// How long finished answers and their stream events are kept.

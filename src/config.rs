@@ -140,14 +140,18 @@ pub struct Overrides {
 }
 
 impl Config {
-    /// Loads the layers in order. `file` is the TOML file to read (it may be
-    /// missing); `FAOS_CONFIG` names another.
+    /// Loads the layers in order. `file` (else `FAOS_CONFIG`) names the TOML
+    /// file, which must then exist; otherwise `faos.toml` is read if present.
     ///
     /// Errors: a TOML file that does not parse, or a value of the wrong type.
     pub fn load(file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<Config> {
-        let file = file
-            .or_else(|| std::env::var_os("FAOS_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("faos.toml"));
+        let named = file.or_else(|| std::env::var_os("FAOS_CONFIG").map(PathBuf::from));
+        if let Some(path) = &named
+            && !path.exists()
+        {
+            anyhow::bail!("the configuration file '{}' does not exist", path.display());
+        }
+        let file = named.unwrap_or_else(|| PathBuf::from("faos.toml"));
         let config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
             .merge(Env::prefixed("FAOS_").ignore(&["config"]))

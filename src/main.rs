@@ -70,7 +70,7 @@ struct KeysCreateArgs {
     #[command(flatten)]
     database: DatabaseArg,
     /// Organization name; created if missing.
-    #[arg(long, default_value = "default")]
+    #[arg(long, default_value = "default", value_parser = org_name)]
     org: String,
     /// live or test.
     #[arg(long, value_enum, default_value_t = ModeArg::Live)]
@@ -94,16 +94,26 @@ struct SetPlanArgs {
     #[command(flatten)]
     database: DatabaseArg,
     /// Organization name.
-    #[arg(long)]
+    #[arg(long, value_parser = org_name)]
     org: String,
     #[arg(long, value_enum)]
     plan: Plan,
     /// Requests per minute (enterprise only).
-    #[arg(long, required_if_eq("plan", "enterprise"))]
+    #[arg(long, required_if_eq("plan", "enterprise"), value_parser = clap::value_parser!(i64).range(1..))]
     per_minute: Option<i64>,
     /// Requests per day (enterprise only).
-    #[arg(long, required_if_eq("plan", "enterprise"))]
+    #[arg(long, required_if_eq("plan", "enterprise"), value_parser = clap::value_parser!(i64).range(1..))]
     per_day: Option<i64>,
+}
+
+/// Organization names: 1–100 characters, no control characters.
+fn org_name(value: &str) -> Result<String, String> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > 100 || value.chars().any(char::is_control) {
+        Err("organization names are 1 to 100 characters without control characters".into())
+    } else {
+        Ok(value.to_string())
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,6 +139,22 @@ impl Plan {
     }
 }
 
+/// A mistake in how `faos` was called: exit code 2.
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Usage(message.into()))
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -141,13 +167,7 @@ fn main() -> ExitCode {
                 let _ = err.print();
                 return ExitCode::SUCCESS;
             }
-            let rendered = err.to_string();
-            let line = rendered
-                .lines()
-                .next()
-                .unwrap_or("bad usage")
-                .trim_start_matches("error: ");
-            eprintln!("faos: {line} (see 'faos --help')");
+            eprintln!("faos: {} (see 'faos --help')", clap_reason(&err));
             return ExitCode::from(2);
         }
     };
@@ -163,16 +183,36 @@ fn main() -> ExitCode {
         Err(err) => {
             let line = format!("{err:#}").replace('\n', " ");
             eprintln!("faos: {line}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
+}
+
+/// clap's error as one line: its message with any listed arguments, without
+/// the usage and tips that follow.
+fn clap_reason(err: &clap::Error) -> String {
+    if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return "a command is required: serve, keys, openapi, migrate or orgs".to_string();
+    }
+    let rendered = err.render().to_string();
+    rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Openapi => {
-            println!("{}", faos::api::openapi::document().to_pretty_json()?);
-            Ok(())
+            faos::app::print_stdout(&faos::api::openapi::document().to_pretty_json()?)
         }
         Command::Serve(args) => {
             let config = Config::load(
@@ -183,6 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     default_model: args.default_model,
                 },
             )?;
+            check_addr(&config.addr)?;
             init_logging(&config)?;
             faos::app::serve(config).await
         }
@@ -212,8 +253,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 args.name,
             );
             store.insert_api_key(&key.record).await?;
-            println!("{}", key.secret);
-            Ok(())
+            faos::app::print_stdout(&key.secret)
         }
         Command::Orgs(OrgsCommand::SetPlan(args)) => {
             let config = database_config(cli.config, args.database)?;
@@ -236,6 +276,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A listen address must be `host:port` with a valid port.
+fn check_addr(addr: &str) -> anyhow::Result<()> {
+    use std::net::ToSocketAddrs;
+    addr.to_socket_addrs()
+        .map(|_| ())
+        .map_err(|err| usage(format!("invalid listen address '{addr}': {err}")))
 }
 
 fn database_config(file: Option<PathBuf>, args: DatabaseArg) -> anyhow::Result<Config> {

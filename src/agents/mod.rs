@@ -75,21 +75,40 @@ pub struct CreateAgent {
     pub metadata: Option<Metadata>,
 }
 
-/// Body of `PATCH /v1/agents/{id}`: only the fields sent change.
+/// Body of `PATCH /v1/agents/{id}`: only the fields sent change. `null` is
+/// refused for every field but `metadata`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateAgent {
-    pub name: Option<String>,
-    pub instructions: Option<String>,
-    pub model: Option<String>,
-    #[schema(value_type = Option<Vec<ToolDeclaration>>)]
-    pub tools: Option<Vec<Value>>,
-    pub max_steps: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable = false)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable = false)]
+    pub instructions: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable = false)]
+    pub model: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<ToolDeclaration>>, nullable = false)]
+    pub tools: Option<Option<Vec<Value>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, nullable = false)]
+    pub max_steps: Option<Option<i64>>,
     /// A JSON Merge Patch (RFC 7396) of the metadata: keys set to `null` are
     /// removed; `"metadata": null` removes every key.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
     pub metadata: Option<Option<BTreeMap<String, Option<String>>>>,
+}
+
+/// A PATCH field that may be left out but not sent as `null`.
+fn not_null<T>(field: Option<Option<T>>, param: &str) -> Result<Option<T>> {
+    match field {
+        Some(None) => Err(Error::invalid(param, format!("'{param}' cannot be null"))),
+        Some(Some(value)) => Ok(Some(value)),
+        None => Ok(None),
+    }
 }
 
 /// Distinguishes a field sent as `null` (`Some(None)`) from one left out
@@ -179,14 +198,19 @@ impl AgentRules<'_> {
         id: &str,
         input: UpdateAgent,
     ) -> Result<Agent> {
-        let name = input.name.map(parse_name).transpose()?;
-        let instructions = input.instructions.map(parse_instructions).transpose()?;
-        let model = input.model.map(|m| self.parse_model(m)).transpose()?;
-        let tools = input
-            .tools
+        let name = not_null(input.name, "name")?.map(parse_name).transpose()?;
+        let instructions = not_null(input.instructions, "instructions")?
+            .map(parse_instructions)
+            .transpose()?;
+        let model = not_null(input.model, "model")?
+            .map(|m| self.parse_model(m))
+            .transpose()?;
+        let tools = not_null(input.tools, "tools")?
             .map(|t| tools::parse_tools(t, self.guard))
             .transpose()?;
-        let max_steps = input.max_steps.map(parse_max_steps).transpose()?;
+        let max_steps = not_null(input.max_steps, "max_steps")?
+            .map(parse_max_steps)
+            .transpose()?;
         let metadata_patch = input.metadata;
         let change = move |mut agent: Agent| -> Result<Agent> {
             if let Some(patch) = metadata_patch {
@@ -242,10 +266,12 @@ pub async fn delete(store: &dyn Store, tenant: &Tenant, id: &str) -> Result<()> 
 
 fn parse_name(name: String) -> Result<String> {
     let chars = name.chars().count();
-    if name.trim().is_empty() || chars > MAX_NAME_CHARS {
+    if name.trim().is_empty() || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(Error::invalid(
             "name",
-            format!("name must be 1 to {MAX_NAME_CHARS} characters and not blank"),
+            format!(
+                "name must be 1 to {MAX_NAME_CHARS} characters (Unicode scalar values), not blank, without control characters"
+            ),
         ));
     }
     Ok(name)

@@ -1,11 +1,11 @@
 //! `/v1/agents`: list, create, get, update, delete (CONTRACT §7 Agents).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use crate::access::{Caller, Permission};
 use crate::agents::{self, Agent, AgentRules, CreateAgent, UpdateAgent};
 use crate::api::envelope::{Deleted, Envelope, ListEnvelope, Page, Reply};
-use crate::api::extract::{JsonBody, QueryParams};
+use crate::api::extract::{JsonBody, PathParams, QueryParams};
 use crate::api::pagination::PageParams;
 use crate::app::AppState;
 use crate::error::Error;
@@ -73,7 +73,7 @@ pub async fn create_agent(
 pub async fn get_agent(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Reply<Agent>, Error> {
     caller.require(Permission::AgentsRead)?;
     let agent = agents::get(state.store.as_ref(), &caller.tenant, &id, "id").await?;
@@ -91,7 +91,7 @@ pub async fn get_agent(
 pub async fn update_agent(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(input): JsonBody<UpdateAgent>,
 ) -> Result<Reply<Agent>, Error> {
     caller.require(Permission::AgentsWrite)?;
@@ -111,7 +111,7 @@ pub async fn update_agent(
 pub async fn delete_agent(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Reply<Deleted>, Error> {
     caller.require(Permission::AgentsWrite)?;
     agents::delete(state.store.as_ref(), &caller.tenant, &id).await?;

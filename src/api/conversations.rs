@@ -1,12 +1,13 @@
 //! `/v1/agents/{id}/conversations/{conversation_id}/cancel` and
 //! `/v1/agents/{id}/usage`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::access::{Caller, Permission};
 use crate::api::envelope::{Envelope, Reply};
+use crate::api::extract::PathParams;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::Result;
@@ -49,7 +50,7 @@ pub struct AnswerView {
 pub async fn cancel_answer(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, conversation_id)): Path<(String, String)>,
+    PathParams((id, conversation_id)): PathParams<(String, String)>,
 ) -> Result<Reply<AnswerView>> {
     caller.require(Permission::MessagesWrite)?;
     let answer = state
@@ -111,7 +112,7 @@ pub struct AgentUsage {
 pub async fn agent_usage(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
 ) -> Result<Reply<AgentUsage>> {
     caller.require(Permission::AgentsRead)?;
     let (by_day, by_model) = state.conversations.usage(&caller.tenant, &id).await?;

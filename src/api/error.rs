@@ -50,6 +50,9 @@ impl IntoResponse for Error {
             Error::Unavailable(reason) => {
                 tracing::warn!(request_id = %request_id, reason = %reason, "unavailable")
             }
+            Error::Model(reason) => {
+                tracing::warn!(request_id = %request_id, reason = %reason, "model error")
+            }
             _ => {}
         }
         let status =

@@ -1,5 +1,6 @@
 //! Request extractors that fail with the contract's errors: [`JsonBody`]
-//! (a JSON object body) and [`QueryParams`] (typed query parameters). Both
+//! (a JSON object body), [`PathParams`] and [`QueryParams`] (typed query
+//! parameters). Both
 //! name the offending field in `param` as a path (`tools[0].url`).
 
 use axum::body::Bytes;
@@ -58,6 +59,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|err| field_error(&err))
 }
 
+/// Path parameters. A path segment that cannot be an id (invalid UTF-8 once
+/// decoded) names no resource: `404 not_found` with `param: id`, as any
+/// unknown id.
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParams(value))
+            .map_err(|_| Error::NotFound {
+                message: "No resource has the id given in the URL.".into(),
+                param: Some("id".into()),
+            })
+    }
+}
+
 /// Typed query parameters; unknown ones (such as `api_key`) are ignored.
 ///
 /// Errors: `400 invalid_request` naming the parameter that does not parse.
@@ -77,7 +97,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 }
 
 /// Maps a deserialization error at a path to `400` with that path as
-/// `param`; an unknown field is named itself.
+/// `param`; an unknown or repeated field is named itself.
 fn field_error<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> Error {
     let path = err.path().to_string();
     let inner = err.inner().to_string();
@@ -95,6 +115,20 @@ fn field_error<E: std::fmt::Display>(err: &serde_path_to_error::Error<E>) -> Err
         return Error::invalid(
             param.clone(),
             format!("Received unknown parameter: {param}"),
+        );
+    }
+    if let Some(field) = inner
+        .strip_prefix("duplicate field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        let param = if base.is_empty() {
+            field.to_string()
+        } else {
+            format!("{base}.{field}")
+        };
+        return Error::invalid(
+            param.clone(),
+            format!("The parameter '{param}' was given more than once"),
         );
     }
     let message = inner

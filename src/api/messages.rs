@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 use crate::access::{Caller, Permission};
 use crate::api::envelope::{Envelope, ListEnvelope, Page, Reply};
 use crate::api::error::ErrorBody;
-use crate::api::extract::{JsonBody, QueryParams};
+use crate::api::extract::{JsonBody, PathParams, QueryParams};
 use crate::api::pagination::PageParams;
 use crate::app::AppState;
 use crate::conversations::stream::EventStream;
@@ -67,7 +67,7 @@ pub struct ResumeParams {
 pub async fn send_message(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(input): JsonBody<SendMessage>,
 ) -> Result<Response> {
     caller.require(Permission::MessagesWrite)?;
@@ -105,7 +105,7 @@ pub async fn send_message(
 pub async fn resume_stream(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, message_id)): Path<(String, String)>,
+    PathParams((id, message_id)): PathParams<(String, String)>,
     headers: HeaderMap,
     QueryParams(params): QueryParams<ResumeParams>,
 ) -> Result<Response> {
@@ -162,7 +162,7 @@ fn sse(events: EventStream) -> Response {
 pub async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     QueryParams(conversation): QueryParams<ConversationParams>,
     QueryParams(params): QueryParams<PageParams>,
 ) -> Result<Page<Message>> {

@@ -154,6 +154,40 @@ impl CursorCodec {
     }
 }
 
+impl CursorCodec {
+    /// A page of a short list kept in memory (templates, models), with the
+    /// same parameters and cursors as stored lists. Positions count down
+    /// from the list's length, so the default order (`desc`) shows the list
+    /// as defined and `asc` reverses it.
+    ///
+    /// Errors: as [`CursorCodec::request`].
+    pub fn page_of<T>(&self, list: &str, params: &PageParams, items: Vec<T>) -> Result<Page<T>> {
+        let (request, limit) = self.request(list, params)?;
+        let count = items.len() as i64;
+        let mut rows: Vec<Keyed<T>> = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| Keyed {
+                position: count - index as i64,
+                item,
+            })
+            .collect();
+        if request.order == Order::Asc {
+            rows.reverse();
+        }
+        let rows = rows
+            .into_iter()
+            .filter(|row| match (request.order, request.after) {
+                (_, None) => true,
+                (Order::Asc, Some(after)) => row.position > after,
+                (Order::Desc, Some(after)) => row.position < after,
+            })
+            .take(request.limit as usize)
+            .collect();
+        Ok(self.page(list, request, limit, rows))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! acceptable?") and the address question ("may we connect to this IP?")
 //! that the outbound HTTP client asks of every address it connects to.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use ipnet::IpNet;
 use url::{Host, Url};
@@ -126,11 +126,13 @@ fn fill_placeholders(template: &str) -> String {
     out
 }
 
-/// Is `ip` in a range the guard refuses by default?
+/// Is `ip` in a range the guard refuses by default? IPv6 forms that embed
+/// an IPv4 address (mapped, compatible, translated, NAT64, 6to4) are judged
+/// by that address; Teredo and site-local are refused outright.
 pub fn is_refused(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local() // includes 169.254.169.254, the cloud metadata address
@@ -139,20 +141,40 @@ pub fn is_refused(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || a == 0 // "this network"
                 || (a == 100 && (64..128).contains(&b)) // CGNAT, RFC 6598
-                || (a == 192 && b == 0 && v4.octets()[2] == 0) // IETF protocol assignments
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || (a == 192 && b == 0 && c == 2) // documentation, RFC 5737
+                || (a == 198 && b == 51 && c == 100) // documentation
+                || (a == 203 && b == 0 && c == 113) // documentation
+                || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+                || (a == 198 && (18..20).contains(&b)) // benchmarking, RFC 2544
                 || a >= 240 // reserved
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |high: u16, low: u16| Ipv4Addr::from(((high as u32) << 16) | low as u32);
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_refused(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_refused(IpAddr::V4(embedded(s[6], s[7]))); // IPv4-compatible ::a.b.c.d
+            }
+            if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+                return is_refused(IpAddr::V4(embedded(s[6], s[7]))); // IPv4-translated ::ffff:0:a.b.c.d
+            }
+            if s[0] == 0x0064 && s[1] == 0xff9b {
+                return is_refused(IpAddr::V4(embedded(s[6], s[7]))); // NAT64 64:ff9b::/96
+            }
+            if s[0] == 0x2002 {
+                return is_refused(IpAddr::V4(embedded(s[1], s[2]))); // 6to4 2002::/16
+            }
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7 (incl. fd00:ec2::254)
-                || (first & 0xffc0) == 0xfe80 // link local fe80::/10
-                || (first == 0x64 && v6.segments()[1] == 0xff9b) // NAT64 64:ff9b::/96
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7 (incl. fd00:ec2::254)
+                || (s[0] & 0xffc0) == 0xfe80 // link local fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site local fec0::/10 (deprecated)
         }
     }
 }
@@ -176,6 +198,17 @@ mod tests {
             "http://[fd00:ec2::254]/",
             "http://[fe80::1]/",
             "http://[::ffff:127.0.0.1]/",
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:0:127.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:7f00:1::]/",
+            "http://[2002:a9fe:a9fe::]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://192.0.2.1/",
+            "http://2130706433/",
+            "http://0x7f.1/",
             "http://localhost:8080/",
             "http://api.localhost/",
             "ftp://example.com/",

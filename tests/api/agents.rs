@@ -139,6 +139,7 @@ async fn every_bad_field_is_named() {
         (json!({"name": ""}), "name"),
         (json!({"name": "   "}), "name"),
         (json!({"name": long_name}), "name"),
+        (json!({"name": "a\u{0}b"}), "name"),
         (json!({"name": 5}), "name"),
         (json!({"name": "A", "template": "nope"}), "template"),
         (json!({"name": "A", "template": 3}), "template"),
@@ -278,6 +279,11 @@ async fn bad_updates_are_named_and_change_nothing() {
         (json!({"name": ""}), "name"),
         (json!({"model": "x"}), "model"),
         (json!({"max_steps": -1}), "max_steps"),
+        (json!({"name": null}), "name"),
+        (json!({"instructions": null}), "instructions"),
+        (json!({"model": null}), "model"),
+        (json!({"tools": null}), "tools"),
+        (json!({"max_steps": null}), "max_steps"),
         (json!({"template": "blank"}), "template"),
         (json!({"tools": [{"type": "http"}]}), "tools[0].name"),
         (json!({"metadata": {"b": 2}}), "metadata.b"),
@@ -314,4 +320,45 @@ async fn concurrent_updates_of_different_fields_both_land() {
     }
     let (_, after) = send(app.request(Method::GET, &path)).await;
     assert_eq!(after["data"]["metadata"].as_object().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn names_count_characters_not_bytes() {
+    let app = spawn_app().await;
+    let name = "é".repeat(256);
+    let agent = app.create_agent(json!({"name": name})).await;
+    assert_eq!(agent["name"].as_str().unwrap().chars().count(), 256);
+}
+
+#[tokio::test]
+async fn templates_are_a_paginated_list() {
+    let app = spawn_app().await;
+    let (_, all) = send(app.request(Method::GET, "/v1/templates")).await;
+    let all: Vec<Value> = all["data"].as_array().unwrap().clone();
+    assert_eq!(
+        all[0]["id"], "customer-service",
+        "the default order is the documented one"
+    );
+    let mut walked = Vec::new();
+    let mut query = "limit=2".to_string();
+    loop {
+        let (status, page) =
+            send(app.request(Method::GET, &format!("/v1/templates?{query}"))).await;
+        assert_eq!(status, 200);
+        walked.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["meta"]["next_cursor"].as_str() {
+            Some(cursor) => query = format!("limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(walked, all);
+    for (query, param) in [
+        ("limit=0", "limit"),
+        ("cursor=zzz", "cursor"),
+        ("order=sideways", "order"),
+    ] {
+        let (status, body) =
+            send(app.request(Method::GET, &format!("/v1/templates?{query}"))).await;
+        assert_error(status, &body, 400, "invalid_request", Some(param));
+    }
 }

@@ -303,16 +303,121 @@ async fn unusable_addresses_and_databases_exit_1_with_one_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{database}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
-    let (code, stderr) = fails(dir.path(), &["serve", "--addr", "not-an-address"]).await;
-    assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr
-            .trim()
-            .lines()
-            .last()
-            .unwrap()
-            .contains("not-an-address")
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "failed starts leave no database behind and spend no keys"
     );
+}
+
+#[tokio::test]
+async fn a_start_that_cannot_listen_prints_no_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = faos(dir.path())
+        .args(["serve", "--addr", &addr])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        output.stdout.is_empty(),
+        "no keys printed: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let mut server = serve(dir.path(), &[]).await;
+    assert!(
+        key_from(&server.stdout, "live").is_some(),
+        "the keys come with the first start that runs"
+    );
+    terminate(&mut server.child).await;
+}
+
+#[tokio::test]
+async fn bad_settings_are_usage_errors_or_clear_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, code) in [
+        (vec!["serve", "--addr", "not-an-address"], 2),
+        (vec!["serve", "--addr", "127.0.0.1:99999"], 2),
+        (
+            vec!["serve", "--addr", "127.0.0.1:0", "--database", "sqlite://"],
+            1,
+        ),
+        (
+            vec![
+                "--config",
+                "/nonexistent/faos.toml",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+            ],
+            1,
+        ),
+        (
+            vec!["serve", "--addr", "127.0.0.1:0", "--default-model", "nope"],
+            1,
+        ),
+        (vec![], 2),
+        (vec!["keys", "create", "--org", ""], 2),
+        (
+            vec![
+                "orgs",
+                "set-plan",
+                "--org",
+                "x",
+                "--plan",
+                "enterprise",
+                "--per-minute",
+                "-5",
+                "--per-day",
+                "0",
+            ],
+            2,
+        ),
+    ] {
+        let (got, stderr) = fails(dir.path(), &args).await;
+        assert_eq!(got, code, "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let (_, stderr) = fails(
+        dir.path(),
+        &["orgs", "set-plan", "--org", "x", "--plan", "enterprise"],
+    )
+    .await;
+    assert!(
+        stderr.contains("--per-minute") && stderr.contains("--per-day"),
+        "names what is missing: {stderr}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "no database was created"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_stdout_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        println!("skipping: no /dev/full here");
+        return;
+    };
+    let output = faos(dir.path())
+        .arg("openapi")
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("faos: cannot write to stdout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
 }
 
 #[tokio::test]

@@ -164,3 +164,29 @@ async fn health_and_readiness_answer() {
         (200, Some("ready"))
     );
 }
+
+#[tokio::test]
+async fn odd_ids_and_repeated_parameters_are_named() {
+    let app = spawn_app().await;
+    let id = app.agent_id("Odd").await;
+    for (method, path) in [
+        (Method::GET, "/v1/agents/%FF"),
+        (Method::DELETE, "/v1/agents/%FF"),
+        (Method::GET, "/v1/agents/%C0%AF"),
+        (Method::GET, "/v1/agents/%FF/messages"),
+    ] {
+        let (status, body) = send(app.request(method, path)).await;
+        assert_error(status, &body, 404, "not_found", Some("id"));
+    }
+    for (path, param) in [
+        ("/v1/agents?limit=1&limit=2".to_string(), "limit"),
+        ("/v1/agents?order=asc&order=desc".to_string(), "order"),
+        (
+            format!("/v1/agents/{id}/messages?conversation_id=a&conversation_id=b"),
+            "conversation_id",
+        ),
+    ] {
+        let (status, body) = send(app.request(Method::GET, &path)).await;
+        assert_error(status, &body, 400, "invalid_request", Some(param));
+    }
+}

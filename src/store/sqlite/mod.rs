@@ -28,6 +28,15 @@ impl SqliteStore {
     ///
     /// Errors: a path that cannot be opened or created; a failed migration.
     pub async fn open(url: &str) -> Result<SqliteStore> {
+        let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+        if path.is_empty() || path.starts_with('?') {
+            return Err(Error::invalid(
+                "database",
+                format!(
+                    "the SQLite URL '{url}' names no file: use sqlite://PATH (or sqlite::memory: on purpose)"
+                ),
+            ));
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|err| {
                 Error::invalid("database", format!("invalid SQLite URL '{url}': {err}"))
