@@ -8,7 +8,10 @@
 --                  per message is always empty and latency does not drift
 --                  as the run goes on.
 --                  "rotate": requests cycle through FAOS_CONV_COUNT (default
---                  8) conversation ids per thread, so history grows.
+--                  8) conversation ids per thread, so history grows. With
+--                  more connections per thread than ids, two requests can
+--                  hit the same conversation at once; the server answers
+--                  409 conflict (on_busy defaults to "reject").
 --
 -- Each wrk thread has its own Lua state; setup() hands each one a number so
 -- conversation ids never collide between threads.

@@ -20,13 +20,15 @@ use crate::ids::{IdKind, new_id};
 use crate::models::Models;
 use crate::net::url_guard::UrlGuard;
 use crate::store::{self, ApiKeyRecord, Store};
+use crate::workflows::{WorkflowSettings, Workflows};
 
 /// Everything a request handler may use, shared by all requests.
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub models: Arc<Models>,
     pub guard: Arc<UrlGuard>,
-    pub conversations: Conversations,
+    pub conversations: Arc<Conversations>,
+    pub workflows: Arc<Workflows>,
     pub cursors: CursorCodec,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
@@ -63,15 +65,36 @@ impl AppState {
             guard.clone(),
             Duration::from_secs(config.tool_timeout_seconds),
         );
-        let conversations = Conversations::new(Engine::new(store.clone(), models.clone(), tools));
+        let conversations = Arc::new(Conversations::new(Engine::new(
+            store.clone(),
+            models.clone(),
+            tools,
+        )));
+        let settings = WorkflowSettings {
+            lease: Duration::from_secs_f64(config.run_lease_seconds.max(0.5)),
+            concurrency: config.run_concurrency.max(1),
+        };
+        let workflows = Workflows::new(store.clone(), guard.clone(), settings);
+        workflows.connect(conversations.clone());
+        conversations.connect_workflows(workflows.clone());
         Ok(AppState(Arc::new(Services {
             store,
             models,
             guard,
             conversations,
+            workflows,
             cursors: CursorCodec::new(&secret),
             max_body_bytes: config.max_body_bytes,
         })))
+    }
+}
+
+impl AppState {
+    /// Starts the background work of a serving process: the workflow
+    /// worker and the hourly pruning of old answers.
+    pub fn start_background(&self) {
+        tokio::spawn(self.workflows.clone().work());
+        tokio::spawn(prune_answers(self.store.clone()));
     }
 }
 
@@ -141,7 +164,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ))?;
     }
     let local = listener.local_addr()?;
-    tokio::spawn(prune_answers(state.store.clone()));
+    state.start_background();
     tracing::info!(addr = %local, database = %redact_url(&config.database_url), "FAOS is listening on http://{local}");
     axum::serve(listener, crate::api::router(state))
         .with_graceful_shutdown(shutdown_signal())

@@ -24,3 +24,15 @@ pub fn now_rfc3339() -> String {
 pub fn serialize_ms<S: serde::Serializer>(ms: &i64, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&rfc3339(*ms))
 }
+
+/// `serialize_with` helper: optional Unix milliseconds as an RFC 3339
+/// string or `null`.
+pub fn serialize_optional_ms<S: serde::Serializer>(
+    ms: &Option<i64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => serializer.serialize_str(&rfc3339(*ms)),
+        None => serializer.serialize_none(),
+    }
+}

@@ -49,6 +49,11 @@ pub struct Config {
     pub model_timeout_seconds: u64,
     /// Seconds one tool call may take before it fails (an error result).
     pub tool_timeout_seconds: u64,
+    /// Seconds a claimed workflow run's lease lasts without renewal; a run
+    /// whose process died is resumed after it.
+    pub run_lease_seconds: f64,
+    /// Workflow runs one process executes at once.
+    pub run_concurrency: usize,
     /// Calls made again after a provider's 429/5xx, at most.
     pub model_max_retries: u32,
     /// Context windows, `provider/model=tokens,…`, overriding the known ones.
@@ -85,6 +90,8 @@ impl Default for Config {
             model_timeout_seconds: 60,
             tool_timeout_seconds: 30,
             model_max_retries: 2,
+            run_lease_seconds: 30.0,
+            run_concurrency: 16,
             model_context_windows: String::new(),
             outbound_allow: String::new(),
             max_body_bytes: 1024 * 1024,

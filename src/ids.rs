@@ -9,6 +9,8 @@ pub enum IdKind {
     Message,
     ApiKey,
     Organization,
+    Workflow,
+    Run,
 }
 
 impl IdKind {
@@ -19,6 +21,8 @@ impl IdKind {
             IdKind::Message => "msg_",
             IdKind::ApiKey => "key_",
             IdKind::Organization => "org_",
+            IdKind::Workflow => "wf_",
+            IdKind::Run => "run_",
         }
     }
 }

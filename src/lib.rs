@@ -17,3 +17,4 @@ pub mod metadata;
 pub mod models;
 pub mod net;
 pub mod store;
+pub mod workflows;

@@ -47,6 +47,8 @@ pub enum Permission {
     AgentsWrite,
     MessagesRead,
     MessagesWrite,
+    WorkflowsRead,
+    WorkflowsWrite,
 }
 
 impl Permission {
@@ -57,6 +59,8 @@ impl Permission {
             Permission::AgentsWrite => "agents:write",
             Permission::MessagesRead => "messages:read",
             Permission::MessagesWrite => "messages:write",
+            Permission::WorkflowsRead => "workflows:read",
+            Permission::WorkflowsWrite => "workflows:write",
         }
     }
 }

@@ -167,6 +167,8 @@ impl AgentRules<'_> {
                 .as_ref()
                 .map_or_else(|| default_model.to_string(), |t| t.model.clone()),
         };
+        let declared = tools::parse_tools(input.tools.unwrap_or_default(), self.guard)?;
+        check_workflow_tools(store, tenant, &declared).await?;
         let now = clock::now_ms();
         let agent = Agent {
             id: new_id(IdKind::Agent),
@@ -174,7 +176,7 @@ impl AgentRules<'_> {
             template: input.template,
             instructions,
             model,
-            tools: tools::parse_tools(input.tools.unwrap_or_default(), self.guard)?,
+            tools: declared,
             max_steps: input
                 .max_steps
                 .map(parse_max_steps)
@@ -208,6 +210,9 @@ impl AgentRules<'_> {
         let tools = not_null(input.tools, "tools")?
             .map(|t| tools::parse_tools(t, self.guard))
             .transpose()?;
+        if let Some(tools) = &tools {
+            check_workflow_tools(store, tenant, tools).await?;
+        }
         let max_steps = not_null(input.max_steps, "max_steps")?
             .map(parse_max_steps)
             .transpose()?;
@@ -236,6 +241,27 @@ impl AgentRules<'_> {
             .map_err(|reason| Error::invalid("model", reason))?;
         Ok(model)
     }
+}
+
+/// Every `workflow` tool must name an existing workflow of the tenant.
+///
+/// Errors: `400 invalid_request` with `param: tools[i].workflow_id`.
+async fn check_workflow_tools(
+    store: &dyn Store,
+    tenant: &Tenant,
+    declared: &[ToolDeclaration],
+) -> Result<()> {
+    for (index, tool) in declared.iter().enumerate() {
+        if let ToolDeclaration::Workflow { workflow_id, .. } = tool
+            && store.get_workflow(tenant, workflow_id).await?.is_none()
+        {
+            return Err(Error::invalid(
+                format!("tools[{index}].workflow_id"),
+                format!("No such workflow: '{workflow_id}'"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The agent, or `404 not_found` with `param` naming where the id came from.

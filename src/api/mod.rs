@@ -15,6 +15,7 @@ pub mod models;
 pub mod openapi;
 pub mod pagination;
 pub mod templates;
+pub mod workflows;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,6 +43,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conversations::cancel_answer))
         .routes(routes!(conversations::agent_usage))
         .routes(routes!(models::list_models))
+        .routes(routes!(
+            workflows::list_workflows,
+            workflows::create_workflow
+        ))
+        .routes(routes!(
+            workflows::get_workflow,
+            workflows::update_workflow,
+            workflows::delete_workflow
+        ))
+        .routes(routes!(workflows::run_workflow))
+        .routes(routes!(workflows::list_runs))
+        .routes(routes!(workflows::get_run))
+        .routes(routes!(workflows::cancel_run))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -25,6 +25,7 @@ use crate::api::error::ErrorBody;
     tags(
         (name = "Agents", description = "Agents and their templates."),
         (name = "Messages", description = "Conversations with agents."),
+        (name = "Workflows", description = "Workflows and their runs."),
         (name = "Operations", description = "Health probes; no authentication."),
     )
 )]
@@ -47,7 +48,7 @@ impl Modify for CommonParts {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A secret key (`sk_live_…`, `sk_test_…`). Scopes: agents:read agents:write messages:read messages:write.",
+                        "A secret key (`sk_live_…`, `sk_test_…`). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write.",
                     ))
                     .build(),
             ),

@@ -327,7 +327,7 @@ impl Answer {
                 tool_calls: calls.clone(),
             });
             let outcomes = tokio::select! {
-                outcomes = join_all(calls.iter().map(|c| engine.tools.run(&self.agent.tools, c))) => outcomes,
+                outcomes = join_all(calls.iter().map(|c| engine.tools.run(&self.tenant, &self.agent.tools, c))) => outcomes,
                 _ = cancel.cancelled() => calls.iter().map(|_| ToolOutcome::error("The answer was cancelled before the tool finished.")).collect(),
             };
             for (call, outcome) in calls.iter().zip(outcomes) {

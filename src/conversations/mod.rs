@@ -160,6 +160,11 @@ impl Conversations {
         }
     }
 
+    /// Lets agents' `workflow` tools run workflows.
+    pub fn connect_workflows(&self, workflows: Arc<dyn tools::WorkflowTools>) {
+        self.engine.tools.connect(workflows);
+    }
+
     fn store(&self) -> &dyn Store {
         self.engine.store.as_ref()
     }

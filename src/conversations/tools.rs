@@ -1,14 +1,15 @@
 //! Running the tools an agent declares when its model calls them: the
 //! builtin `current_time`, `http` tools (through the guarded client) and
-//! `workflow` tools. Every call ends in a result for the model — a failure
+//! `workflow` tools (a run of the workflow, awaited). Every call ends in a result for the model — a failure
 //! or a timeout is an error result, never a missing one — so the history
 //! stays valid for the provider.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::access::Tenant;
 use crate::agents::tools::ToolDeclaration;
 use crate::clock;
 use crate::models::{ToolCall, ToolSpec};
@@ -42,11 +43,25 @@ impl ToolOutcome {
     }
 }
 
+/// Runs workflows for `workflow` tools (the workflow service).
+#[async_trait::async_trait]
+pub trait WorkflowTools: Send + Sync {
+    /// Runs the tenant's workflow with `input` and waits for its output.
+    /// Errors: the reason, for the model.
+    async fn run_workflow(
+        &self,
+        tenant: &Tenant,
+        workflow_id: &str,
+        input: Value,
+    ) -> Result<Value, String>;
+}
+
 /// Runs tool calls.
 pub struct ToolRunner {
     http: reqwest::Client,
     guard: Arc<UrlGuard>,
     timeout: Duration,
+    workflows: OnceLock<Arc<dyn WorkflowTools>>,
 }
 
 impl ToolRunner {
@@ -56,11 +71,22 @@ impl ToolRunner {
             http: guarded_client(guard.clone(), timeout),
             guard,
             timeout,
+            workflows: OnceLock::new(),
         }
     }
 
+    /// Lets `workflow` tools run workflows.
+    pub fn connect(&self, workflows: Arc<dyn WorkflowTools>) {
+        let _ = self.workflows.set(workflows);
+    }
+
     /// Runs `call` against the agent's `tools`, within the timeout.
-    pub async fn run(&self, tools: &[ToolDeclaration], call: &ToolCall) -> ToolOutcome {
+    pub async fn run(
+        &self,
+        tenant: &Tenant,
+        tools: &[ToolDeclaration],
+        call: &ToolCall,
+    ) -> ToolOutcome {
         let Some(tool) = tools.iter().find(|t| t.name() == call.name) else {
             return ToolOutcome::error(format!("There is no tool named '{}'.", call.name));
         };
@@ -79,9 +105,16 @@ impl ToolRunner {
                     parameters,
                     ..
                 } => self.http_call(method, url, parameters, arguments).await,
-                ToolDeclaration::Workflow { workflow_id, .. } => ToolOutcome::error(format!(
-                    "The workflow tool for {workflow_id} cannot run: this server does not run workflows yet."
-                )),
+                ToolDeclaration::Workflow { workflow_id, .. } => match self.workflows.get() {
+                    Some(workflows) => match workflows
+                        .run_workflow(tenant, workflow_id, Value::Object(arguments.clone()))
+                        .await
+                    {
+                        Ok(output) => ToolOutcome::ok(output),
+                        Err(reason) => ToolOutcome::error(reason),
+                    },
+                    None => ToolOutcome::error("Workflows are not available in this process."),
+                },
             }
         };
         match tokio::time::timeout(self.timeout, run).await {

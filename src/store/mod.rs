@@ -13,13 +13,33 @@ use crate::access::{Mode, Tenant};
 use crate::agents::Agent;
 use crate::conversations::Message;
 use crate::error::{Error, Result};
+use crate::workflows::{Run, RunStatus, StepRun, Workflow};
 
 /// The whole store: one value of this is shared by the API and the workers.
 pub trait Store:
-    AccessStore + AgentStore + MessageStore + AnswerStore + Send + Sync + 'static
+    AccessStore
+    + AgentStore
+    + MessageStore
+    + AnswerStore
+    + WorkflowStore
+    + RunStore
+    + Send
+    + Sync
+    + 'static
 {
 }
-impl<T: AccessStore + AgentStore + MessageStore + AnswerStore + Send + Sync + 'static> Store for T {}
+impl<T> Store for T where
+    T: AccessStore
+        + AgentStore
+        + MessageStore
+        + AnswerStore
+        + WorkflowStore
+        + RunStore
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// Opens the store named by a database URL, running its migrations.
 ///
@@ -291,4 +311,99 @@ pub trait AnswerStore {
     /// Deletes finished answers (and their events) created before `before`
     /// (Unix ms); returns how many.
     async fn prune_answers(&self, before: i64) -> Result<u64>;
+}
+
+/// Workflows, scoped by tenant. Every version of a definition is kept, so a
+/// run executes the version it started with.
+#[async_trait]
+pub trait WorkflowStore {
+    /// Stores a new workflow and its first version.
+    async fn insert_workflow(&self, tenant: &Tenant, workflow: &Workflow) -> Result<()>;
+    async fn get_workflow(&self, tenant: &Tenant, id: &str) -> Result<Option<Workflow>>;
+    async fn list_workflows(
+        &self,
+        tenant: &Tenant,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Workflow>>>;
+    /// Reads, changes and writes a workflow in one transaction; a new
+    /// `version` is stored as a new version row. `Ok(None)` when absent.
+    async fn update_workflow(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: Box<dyn FnOnce(Workflow) -> Result<Workflow> + Send>,
+    ) -> Result<Option<Workflow>>;
+    /// Hides a workflow (its versions stay for the runs that use them);
+    /// `false` when there was none.
+    async fn delete_workflow(&self, tenant: &Tenant, id: &str) -> Result<bool>;
+    /// The stored definition of one version.
+    async fn workflow_version(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<serde_json::Value>>;
+}
+
+/// A run handed to a worker, with the tenant it belongs to.
+#[derive(Debug, Clone)]
+pub struct ClaimedRun {
+    pub tenant: Tenant,
+    pub run: Run,
+}
+
+/// Workflow runs and their steps. Runs are claimed by workers with a lease
+/// (`lease_owner`, `lease_until`), so a run whose process died is claimed
+/// again once its lease expires.
+#[async_trait]
+pub trait RunStore {
+    async fn insert_run(
+        &self,
+        tenant: &Tenant,
+        run: &Run,
+        lease: Option<(&str, i64)>,
+    ) -> Result<()>;
+    /// A run with its steps.
+    async fn get_run(&self, tenant: &Tenant, id: &str) -> Result<Option<Run>>;
+    /// One page of a workflow's runs (without their steps).
+    async fn list_runs(
+        &self,
+        tenant: &Tenant,
+        workflow_id: &str,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Run>>>;
+    /// Claims up to `limit` runs that are queued, or running with an expired
+    /// lease, oldest first, for `owner` until `lease_until`.
+    async fn claim_runs(
+        &self,
+        owner: &str,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedRun>>;
+    /// Extends `owner`'s lease: `Ok(None)` when the lease was lost, else
+    /// whether a cancel was asked.
+    async fn renew_run(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<Option<bool>>;
+    /// Records how a run ended (only while `owner` holds it).
+    async fn finish_run(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        owner: &str,
+        status: RunStatus,
+        output: Option<&serde_json::Value>,
+        error: Option<&str>,
+    ) -> Result<()>;
+    /// Asks a run to stop: a queued run is cancelled at once; a running
+    /// one is flagged for its worker. Returns the status after the call.
+    async fn request_run_cancel(&self, tenant: &Tenant, id: &str) -> Result<Option<RunStatus>>;
+    /// The steps recorded for a run, in the order they started.
+    async fn step_runs(&self, tenant: &Tenant, run_id: &str) -> Result<Vec<StepRun>>;
+    /// Records a step's start or end (keyed by its path).
+    async fn upsert_step(&self, tenant: &Tenant, run_id: &str, step: &StepRun) -> Result<()>;
 }

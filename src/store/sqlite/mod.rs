@@ -6,6 +6,8 @@ mod access;
 mod agents;
 mod answers;
 mod messages;
+mod runs;
+mod workflows;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,66 @@
+-- Workflows (with every version kept, so a run executes the version it
+-- started with), their runs (claimed by workers with a lease) and each
+-- step execution of a run.
+
+CREATE TABLE workflows (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    org_id      TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    mode        TEXT NOT NULL CHECK (mode IN ('live', 'test')),
+    name        TEXT NOT NULL,
+    description TEXT,
+    version     INTEGER NOT NULL,
+    definition  TEXT NOT NULL,
+    metadata    TEXT NOT NULL,
+    deleted     INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX workflows_by_tenant ON workflows (org_id, mode, position);
+
+CREATE TABLE workflow_versions (
+    workflow_id TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+    version     INTEGER NOT NULL,
+    definition  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (workflow_id, version)
+);
+
+CREATE TABLE runs (
+    position         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT NOT NULL UNIQUE,
+    org_id           TEXT NOT NULL,
+    mode             TEXT NOT NULL,
+    workflow_id      TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+    version          INTEGER NOT NULL,
+    parent_run_id    TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    input            TEXT NOT NULL,
+    output           TEXT,
+    error            TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    lease_owner      TEXT,
+    lease_until      INTEGER,
+    claims           INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    started_at       INTEGER,
+    finished_at      INTEGER
+);
+CREATE INDEX runs_by_workflow ON runs (workflow_id, position);
+CREATE INDEX runs_claimable ON runs (status, lease_until) WHERE status IN ('queued', 'running');
+
+CREATE TABLE run_steps (
+    run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    path        TEXT NOT NULL,
+    step_id     TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'skipped', 'cancelled')),
+    attempts    INTEGER NOT NULL,
+    input       TEXT,
+    output      TEXT,
+    error       TEXT,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    PRIMARY KEY (run_id, path)
+);
