@@ -225,6 +225,10 @@ async fn every_bad_field_is_named() {
             "tools[0].workflow_id",
         ),
         (
+            json!({"name": "A", "tools": [{"type": "workflow", "workflow_id": "wf_nope"}]}),
+            "tools[0].workflow_id",
+        ),
+        (
             json!({"name": "A", "tools": [{"type": "builtin", "name": "current_time"}, {"type": "builtin", "name": "current_time"}]}),
             "tools[1].name",
         ),
@@ -244,12 +248,19 @@ async fn every_bad_field_is_named() {
 #[tokio::test]
 async fn valid_tools_of_every_type_are_kept() {
     let app = spawn_app_with(|c| c.outbound_allow = "127.0.0.1".into()).await;
+    let (status, workflow) =
+        send(app.request(Method::POST, "/v1/workflows").json(
+            &json!({"name": "Triage", "steps": [{"id": "t", "type": "transform", "value": 1}]}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{workflow}");
+    let workflow_id = workflow["data"]["id"].as_str().unwrap();
     let tools = json!([
         {"type": "builtin", "name": "current_time"},
         {"type": "http", "name": "order", "description": "Look up an order", "method": "post",
          "url": "http://127.0.0.1:9/orders/{order_id}",
          "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}},
-        {"type": "workflow", "workflow_id": "wf_123", "name": "triage"}
+        {"type": "workflow", "workflow_id": workflow_id, "name": "triage"}
     ]);
     let agent = app
         .create_agent(json!({"name": "Tools", "tools": tools}))
@@ -264,7 +275,7 @@ async fn valid_tools_of_every_type_are_kept() {
     );
     assert_eq!(
         agent["tools"][2],
-        json!({"type": "workflow", "workflow_id": "wf_123", "name": "triage"})
+        json!({"type": "workflow", "workflow_id": workflow_id, "name": "triage"})
     );
 }
 

@@ -503,3 +503,84 @@ async fn sigterm_lets_in_flight_requests_finish() {
     assert_eq!(body["data"]["content"], "done");
     assert!(status.success(), "clean exit after SIGTERM");
 }
+
+#[tokio::test]
+async fn a_run_killed_mid_way_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("FAOS_RUN_LEASE_SECONDS", "1")];
+    let mut first = serve(dir.path(), &env).await;
+    let live = key_from(&first.stdout, "live").unwrap();
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&live)
+            .json(&body)
+            .send()
+    };
+    let workflow: Value = post(
+        &first.base,
+        "/v1/workflows",
+        json!({"name": "Durable", "steps": [
+            {"id": "first", "type": "transform", "value": 1},
+            {"id": "pause", "type": "wait", "seconds": 2},
+            {"id": "last", "type": "transform", "value": "{{ steps.first.output }}-done"}
+        ]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let path = format!(
+        "/v1/workflows/{}/run",
+        workflow["data"]["id"].as_str().unwrap()
+    );
+    let started: Value = post(&first.base, &path, json!({"wait": 0.7}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = started["data"]["id"].as_str().unwrap().to_string();
+    assert_eq!(started["data"]["status"], "running", "{started}");
+
+    let pid = first.child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .await
+        .unwrap();
+    first.child.wait().await.unwrap();
+
+    let mut second = serve(dir.path(), &env).await;
+    let mut run = Value::Null;
+    for _ in 0..200 {
+        run = get(&second.base, &format!("/v1/runs/{run_id}"), &live)
+            .await
+            .1["data"]
+            .clone();
+        if run["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["output"], "1-done");
+    let attempts = |path: &str| {
+        run["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["path"] == path)
+            .map(|s| s["attempts"].as_u64().unwrap())
+    };
+    assert_eq!(
+        attempts("first"),
+        Some(1),
+        "a step recorded as done does not run again"
+    );
+    assert_eq!(attempts("pause"), Some(2), "the step in flight runs again");
+    assert_eq!(attempts("last"), Some(1));
+    terminate(&mut second.child).await;
+}

@@ -17,3 +17,4 @@ mod streaming;
 mod tools;
 mod usage;
 mod wire;
+mod workflows;
