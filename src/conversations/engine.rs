@@ -105,24 +105,6 @@ impl Engine {
             OnBusy::Enqueue => gate.lock_owned().await,
         };
         let answer_id = new_id(IdKind::Message);
-        loop {
-            let lease_until = clock::now_ms() + LEASE.as_millis() as i64;
-            let begun = self
-                .store
-                .begin_answer(
-                    tenant,
-                    &answer_id,
-                    &agent.id,
-                    &request.conversation_id,
-                    lease_until,
-                )
-                .await?;
-            match (begun, request.on_busy) {
-                (true, _) => break,
-                (false, OnBusy::Reject) => return Err(busy()),
-                (false, OnBusy::Enqueue) => tokio::time::sleep(QUEUE_POLL).await,
-            }
-        }
         let user_message = Message {
             metadata: request.metadata,
             ..Message::new(
@@ -132,11 +114,17 @@ impl Engine {
                 request.content,
             )
         };
-        if let Err(err) = self.store.insert_message(tenant, &user_message).await {
-            self.store
-                .finish_answer(tenant, &answer_id, AnswerStatus::Failed)
+        loop {
+            let lease_until = clock::now_ms() + LEASE.as_millis() as i64;
+            let begun = self
+                .store
+                .begin_answer(tenant, &answer_id, lease_until, &user_message)
                 .await?;
-            return Err(err);
+            match (begun, request.on_busy) {
+                (true, _) => break,
+                (false, OnBusy::Reject) => return Err(busy()),
+                (false, OnBusy::Enqueue) => tokio::time::sleep(QUEUE_POLL).await,
+            }
         }
         let (registration, progress) = self.live.register(&answer_id);
         let answer = Answer {
@@ -205,48 +193,79 @@ impl Answer {
             "answer.started",
             json!({"id": self.id, "agent_id": self.agent.id, "conversation_id": self.conversation_id, "user_message": user_message}),
         );
-        let result = self.answer(&registration.cancel, &events).await;
-        let status = match &result {
-            Ok(message) if message.stop_reason == Some(StopReason::Cancelled) => {
+        let ending = self.answer(&registration.cancel, &events).await;
+        heartbeat.abort();
+        // The events so far are stored first; the last one is stored with
+        // the final message and the answer's status, in one transaction.
+        drop(events);
+        let written = match writer {
+            Some(writer) => writer.await.ok(),
+            None => None,
+        };
+        let status = match (&ending.message, &ending.error) {
+            (_, Some(_)) => AnswerStatus::Failed,
+            (Some(message), None) if message.stop_reason == Some(StopReason::Cancelled) => {
                 AnswerStatus::Cancelled
             }
-            Ok(message) => {
-                emit(&events, "message.completed", json!(message));
-                AnswerStatus::Completed
-            }
-            Err(err) => {
-                emit(
-                    &events,
+            _ => AnswerStatus::Completed,
+        };
+        let last_event = written.as_ref().map(|(seq, _)| {
+            let (event, data) = match (&ending.error, &ending.message) {
+                (Some(err), _) => (
                     "error",
                     json!({"error": {"code": err.code(), "message": err.public_message()}}),
-                );
-                AnswerStatus::Failed
+                ),
+                (None, message) => ("message.completed", json!(message)),
+            };
+            StoredEvent {
+                seq: seq + 1,
+                event: event.to_string(),
+                data: data.to_string(),
             }
-        };
-        if let Ok(message) = &result
-            && status == AnswerStatus::Cancelled
-        {
-            emit(&events, "message.completed", json!(message));
-        }
-        heartbeat.abort();
-        drop(events);
-        if let Some(writer) = writer {
-            let _ = writer.await;
-        }
-        if let Err(err) = self
+        });
+        let finished = self
             .engine
             .store
-            .finish_answer(&self.tenant, &self.id, status)
-            .await
-        {
-            tracing::error!(answer = %self.id, error = %err, "could not record the end of an answer");
+            .finish_answer(
+                &self.tenant,
+                &self.id,
+                status,
+                ending.message.as_ref(),
+                last_event.as_ref(),
+            )
+            .await;
+        if let (Some((seq, progress)), Ok(())) = (written, &finished) {
+            progress.send_replace(seq + 1);
         }
         drop(registration);
-        result
+        finished?;
+        match ending {
+            Ending {
+                error: Some(err), ..
+            } => Err(err),
+            Ending {
+                message: Some(message),
+                ..
+            } => Ok(message),
+            Ending { .. } => Err(Error::Internal(anyhow::anyhow!(
+                "an answer ended with neither a message nor an error"
+            ))),
+        }
+    }
+
+    /// How the answer ends; failures before any message leave none.
+    async fn answer(&self, cancel: &CancellationToken, events: &Events) -> Ending {
+        match self.rounds(cancel, events).await {
+            Ok(ending) => ending,
+            Err(error) => Ending {
+                message: None,
+                error: Some(error),
+            },
+        }
     }
 
     /// The loop of model calls and tool rounds.
-    async fn answer(&self, cancel: &CancellationToken, events: &Events) -> Result<Message> {
+    async fn rounds(&self, cancel: &CancellationToken, events: &Events) -> Result<Ending> {
         let engine = &self.engine;
         let mut turns = self.history().await?;
         let specs = tools::specs(&self.agent.tools);
@@ -279,14 +298,15 @@ impl Answer {
             };
             let reply = match reply {
                 None => {
-                    return self
+                    return Ok(self
                         .finish(partial, None, StopReason::Cancelled, fitted.report)
-                        .await;
+                        .into());
                 }
                 Some(Err(err)) => {
-                    self.finish(partial, None, StopReason::Error, fitted.report)
-                        .await?;
-                    return Err(err);
+                    return Ok(Ending {
+                        message: Some(self.finish(partial, None, StopReason::Error, fitted.report)),
+                        error: Some(err),
+                    });
                 }
                 Some(Ok(reply)) => reply,
             };
@@ -296,9 +316,9 @@ impl Answer {
                     StopReason::ToolUse => StopReason::EndTurn,
                     other => other,
                 };
-                return self
+                return Ok(self
                     .finish(reply.content, Some(reply.usage), stop, fitted.report)
-                    .await;
+                    .into());
             }
             let calls = reply.tool_calls.clone();
             let asked = Message {
@@ -342,9 +362,9 @@ impl Answer {
                 });
             }
             if cancel.is_cancelled() {
-                return self
+                return Ok(self
                     .finish(String::new(), None, StopReason::Cancelled, None)
-                    .await;
+                    .into());
             }
             rounds += 1;
         }
@@ -417,27 +437,37 @@ impl Answer {
         }
     }
 
-    /// Stores the final assistant message of the answer.
-    async fn finish(
+    /// The final assistant message of the answer (stored by `run`).
+    fn finish(
         &self,
         content: String,
         usage: Option<Usage>,
         stop_reason: StopReason,
         context: Option<ContextReport>,
-    ) -> Result<Message> {
-        let message = Message {
+    ) -> Message {
+        Message {
             id: self.id.clone(),
             usage: Some(usage.unwrap_or_default()),
             stop_reason: Some(stop_reason),
             model: Some(self.agent.model.clone()),
             context,
             ..Message::new(&self.agent, &self.conversation_id, Role::Assistant, content)
-        };
-        self.engine
-            .store
-            .insert_message(&self.tenant, &message)
-            .await?;
-        Ok(message)
+        }
+    }
+}
+
+/// How an answer ended: its final message, and the error that ended it.
+struct Ending {
+    message: Option<Message>,
+    error: Option<Error>,
+}
+
+impl From<Message> for Ending {
+    fn from(message: Message) -> Self {
+        Ending {
+            message: Some(message),
+            error: None,
+        }
     }
 }
 
@@ -474,13 +504,14 @@ fn emit(events: &Events, event: &'static str, data: Value) {
     }
 }
 
-/// Numbers and stores stream events in order, signalling progress.
+/// Numbers and stores stream events in order, signalling progress;
+/// returns the last number used and the progress signal.
 async fn write_events(
     store: Arc<dyn Store>,
     answer_id: String,
     mut receiver: mpsc::UnboundedReceiver<(&'static str, Value)>,
     progress: watch::Sender<i64>,
-) {
+) -> (i64, watch::Sender<i64>) {
     let mut seq = 0;
     while let Some((event, data)) = receiver.recv().await {
         seq += 1;
@@ -494,6 +525,7 @@ async fn write_events(
         }
         progress.send_replace(seq);
     }
+    (seq, progress)
 }
 
 /// Renews the answer's lease until aborted; a cancel asked through another

@@ -266,21 +266,30 @@ pub struct StoredEvent {
 /// held with a lease) and their stream event logs.
 #[async_trait]
 pub trait AnswerStore {
-    /// Starts answer `id` on the conversation unless another running answer
-    /// with a live lease holds it (`Ok(false)`). A running answer whose
-    /// lease expired (its process died) is marked failed first.
+    /// Starts answer `id` on the conversation and stores the user's
+    /// message, in one transaction, unless another running answer with a
+    /// live lease holds the conversation (`Ok(false)`, nothing stored). A
+    /// running answer whose lease expired (its process died) is marked
+    /// failed first.
     async fn begin_answer(
         &self,
         tenant: &Tenant,
         id: &str,
-        agent_id: &str,
-        conversation_id: &str,
         lease_until: i64,
+        user_message: &Message,
     ) -> Result<bool>;
     /// Extends a running answer's lease; returns whether a cancel was asked.
     async fn renew_answer(&self, tenant: &Tenant, id: &str, lease_until: i64) -> Result<bool>;
-    /// Records how a running answer ended.
-    async fn finish_answer(&self, tenant: &Tenant, id: &str, status: AnswerStatus) -> Result<()>;
+    /// Records how a running answer ended, with its final message and its
+    /// stream's last event (both optional), in one transaction.
+    async fn finish_answer(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        status: AnswerStatus,
+        message: Option<&Message>,
+        last_event: Option<&StoredEvent>,
+    ) -> Result<()>;
     /// The running answer of a conversation, if any.
     async fn running_answer(
         &self,

@@ -5,9 +5,11 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::messages::insert_message;
 use super::{SqliteStore, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
+use crate::conversations::Message;
 use crate::error::{Error, Result};
 use crate::store::{AnswerRecord, AnswerStatus, AnswerStore, StoredEvent};
 
@@ -19,11 +21,11 @@ impl AnswerStore for SqliteStore {
         &self,
         tenant: &Tenant,
         id: &str,
-        agent_id: &str,
-        conversation_id: &str,
         lease_until: i64,
+        user_message: &Message,
     ) -> Result<bool> {
         let (org_id, mode) = tenant_args(tenant);
+        let (agent_id, conversation_id) = (&user_message.agent_id, &user_message.conversation_id);
         let now = clock::now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -51,8 +53,12 @@ impl AnswerStore for SqliteStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_message(&mut *tx, tenant, user_message).await?;
         tx.commit().await?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(true)
     }
 
     async fn renew_answer(&self, tenant: &Tenant, id: &str, lease_until: i64) -> Result<bool> {
@@ -75,16 +81,31 @@ impl AnswerStore for SqliteStore {
         })
     }
 
-    async fn finish_answer(&self, tenant: &Tenant, id: &str, status: AnswerStatus) -> Result<()> {
+    async fn finish_answer(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        status: AnswerStatus,
+        message: Option<&Message>,
+        last_event: Option<&StoredEvent>,
+    ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
+        let mut tx = self.pool.begin().await?;
+        if let Some(message) = message {
+            insert_message(&mut *tx, tenant, message).await?;
+        }
+        if let Some(event) = last_event {
+            insert_event(&mut *tx, id, event).await?;
+        }
         sqlx::query("UPDATE answers SET status = ?, updated_at = ? WHERE id = ? AND org_id = ? AND mode = ?")
             .bind(status.as_str())
             .bind(clock::now_ms())
             .bind(id)
             .bind(org_id)
             .bind(mode)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -141,15 +162,7 @@ impl AnswerStore for SqliteStore {
     }
 
     async fn append_event(&self, answer_id: &str, event: &StoredEvent) -> Result<()> {
-        sqlx::query("INSERT INTO answer_events (answer_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(answer_id)
-            .bind(event.seq)
-            .bind(&event.event)
-            .bind(&event.data)
-            .bind(clock::now_ms())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        insert_event(&self.pool, answer_id, event).await
     }
 
     async fn events_after(
@@ -190,6 +203,22 @@ impl AnswerStore for SqliteStore {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+async fn insert_event<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    answer_id: &str,
+    event: &StoredEvent,
+) -> Result<()> {
+    sqlx::query("INSERT INTO answer_events (answer_id, seq, event, data, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(answer_id)
+        .bind(event.seq)
+        .bind(&event.event)
+        .bind(&event.data)
+        .bind(clock::now_ms())
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 fn answer_from_row(row: &SqliteRow) -> Result<AnswerRecord> {

@@ -30,33 +30,7 @@ fn enum_from<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> Result<()> {
-        let (org_id, mode) = tenant_args(tenant);
-        sqlx::query(
-            "INSERT INTO messages (id, org_id, mode, agent_id, conversation_id, role, content, tool_calls, tool_call_id,
-                                   tool_name, is_error, model, input_tokens, output_tokens, stop_reason, context, metadata, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&message.id)
-        .bind(org_id)
-        .bind(mode)
-        .bind(&message.agent_id)
-        .bind(&message.conversation_id)
-        .bind(message.role.as_str())
-        .bind(&message.content)
-        .bind(message.tool_calls.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(&message.tool_call_id)
-        .bind(&message.tool_name)
-        .bind(message.is_error)
-        .bind(&message.model)
-        .bind(message.usage.map(|u| u.input_tokens as i64))
-        .bind(message.usage.map(|u| u.output_tokens as i64))
-        .bind(message.stop_reason.as_ref().map(enum_text).transpose()?)
-        .bind(message.context.as_ref().map(serde_json::to_string).transpose()?)
-        .bind(serde_json::to_string(&message.metadata)?)
-        .bind(message.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_message(&self.pool, tenant, message).await
     }
 
     async fn list_messages(
@@ -150,6 +124,41 @@ impl MessageStore for SqliteStore {
         };
         Ok((rows(by_day)?, rows(by_model)?))
     }
+}
+
+/// Inserts one message with any executor (the pool or a transaction).
+pub(super) async fn insert_message<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
+    tenant: &Tenant,
+    message: &Message,
+) -> Result<()> {
+    let (org_id, mode) = tenant_args(tenant);
+    sqlx::query(
+        "INSERT INTO messages (id, org_id, mode, agent_id, conversation_id, role, content, tool_calls, tool_call_id,
+                               tool_name, is_error, model, input_tokens, output_tokens, stop_reason, context, metadata, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&message.id)
+    .bind(org_id)
+    .bind(mode)
+    .bind(&message.agent_id)
+    .bind(&message.conversation_id)
+    .bind(message.role.as_str())
+    .bind(&message.content)
+    .bind(message.tool_calls.as_ref().map(serde_json::to_string).transpose()?)
+    .bind(&message.tool_call_id)
+    .bind(&message.tool_name)
+    .bind(message.is_error)
+    .bind(&message.model)
+    .bind(message.usage.map(|u| u.input_tokens as i64))
+    .bind(message.usage.map(|u| u.output_tokens as i64))
+    .bind(message.stop_reason.as_ref().map(enum_text).transpose()?)
+    .bind(message.context.as_ref().map(serde_json::to_string).transpose()?)
+    .bind(serde_json::to_string(&message.metadata)?)
+    .bind(message.created_at)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<Keyed<Message>> {
