@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::access::keys;
 use crate::access::{Mode, Tenant};
+use crate::api::auth::{KeyCache, key_cache};
 use crate::api::pagination::CursorCodec;
 use crate::clock;
 use crate::config::Config;
@@ -30,6 +31,8 @@ pub struct Services {
     pub conversations: Arc<Conversations>,
     pub workflows: Arc<Workflows>,
     pub cursors: CursorCodec,
+    /// Recently used API keys (see `api::auth`).
+    pub keys: KeyCache,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
 }
@@ -84,6 +87,7 @@ impl AppState {
             conversations,
             workflows,
             cursors: CursorCodec::new(&secret),
+            keys: key_cache(),
             max_body_bytes: config.max_body_bytes,
         })))
     }

@@ -1,6 +1,9 @@
 //! Authentication (CONTRACT §3): the secret key comes from
 //! `Authorization: Bearer <key>` or, not recommended, `?api_key=<key>`. The
-//! key is hashed and looked up; only its SHA-256 is stored.
+//! key is hashed and looked up; only its SHA-256 is stored. Found keys are
+//! kept in memory for [`KEY_CACHE_TTL`], so a busy key costs no database
+//! read per request; a key revoked in the database stops working within
+//! that time on every process.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -10,6 +13,22 @@ use crate::access::{Caller, Tenant, keys};
 use crate::app::AppState;
 use crate::clock;
 use crate::error::Error;
+
+/// How long a looked-up key is trusted without reading it again.
+pub const KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Most keys kept in memory.
+pub const KEY_CACHE_CAPACITY: u64 = 10_000;
+
+/// Keys by the SHA-256 of their secret.
+pub type KeyCache = moka::sync::Cache<[u8; 32], crate::store::ApiKeyRecord>;
+
+/// A new, empty key cache.
+pub fn key_cache() -> KeyCache {
+    moka::sync::Cache::builder()
+        .max_capacity(KEY_CACHE_CAPACITY)
+        .time_to_live(KEY_CACHE_TTL)
+        .build()
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
@@ -23,7 +42,14 @@ impl FromRequestParts<AppState> for Caller {
             let shown: String = secret.chars().take(8).collect();
             Error::Unauthenticated(format!("Invalid API key provided: {shown}…"))
         };
-        let record = state.store.find_api_key(&hash).await?.ok_or_else(unknown)?;
+        let record = match state.keys.get(&hash) {
+            Some(record) => record,
+            None => {
+                let record = state.store.find_api_key(&hash).await?.ok_or_else(unknown)?;
+                state.keys.insert(hash, record.clone());
+                record
+            }
+        };
         if !keys::digests_equal(&record.secret_hash, &hash)
             || keys::mode_of(&secret) != Some(record.mode)
         {
