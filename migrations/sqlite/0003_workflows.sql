@@ -48,6 +48,7 @@ CREATE TABLE runs (
 );
 CREATE INDEX runs_by_workflow ON runs (workflow_id, position);
 CREATE INDEX runs_claimable ON runs (status, lease_until) WHERE status IN ('queued', 'running');
+CREATE INDEX runs_by_parent ON runs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 
 CREATE TABLE run_steps (
     run_id      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

@@ -411,6 +411,10 @@ pub trait RunStore {
     /// Asks a run to stop: a queued run is cancelled at once; a running
     /// one is flagged for its worker. Returns the status after the call.
     async fn request_run_cancel(&self, tenant: &Tenant, id: &str) -> Result<Option<RunStatus>>;
+    /// Fails the still-running sub-runs of `parent_id` (left behind when
+    /// the parent's process died; the parent starts new ones); returns how
+    /// many.
+    async fn abandon_children(&self, tenant: &Tenant, parent_id: &str) -> Result<u64>;
     /// The steps recorded for a run, in the order they started.
     async fn step_runs(&self, tenant: &Tenant, run_id: &str) -> Result<Vec<StepRun>>;
     /// Records a step's start or end (keyed by its path).

@@ -263,6 +263,18 @@ impl Workflows {
                 e.public_message()
             ))
         })?;
+        if !recorded.is_empty() {
+            // Resumed: sub-runs the dead process left running are abandoned.
+            self.store
+                .abandon_children(tenant, &run.id)
+                .await
+                .map_err(|e| {
+                    Failure::Failed(format!(
+                        "the run's sub-runs could not be closed: {}",
+                        e.public_message()
+                    ))
+                })?;
+        }
         let context = RunContext::new(
             tenant.clone(),
             run.id.clone(),

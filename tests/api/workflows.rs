@@ -663,3 +663,58 @@ async fn agents_call_workflows_as_tools() {
     .await;
     assert_eq!(runs["data"][0]["status"], "succeeded");
 }
+
+#[tokio::test]
+async fn sub_runs_left_running_by_a_dead_process_are_abandoned_on_resume() {
+    use faos::access::{Mode, Tenant};
+    use faos::store::RunStore;
+    let app = app().await;
+    let workflow = create(
+        &app,
+        json!({"name": "W", "steps": [{"id": "a", "type": "transform", "value": 1}]}),
+    )
+    .await;
+    let done = run(&app, workflow["id"].as_str().unwrap(), json!({})).await;
+    let org = app
+        .store
+        .ensure_organization("default", "starter")
+        .await
+        .unwrap();
+    let tenant = Tenant {
+        org_id: org.id,
+        mode: Mode::Live,
+    };
+    let orphan = faos::workflows::Run {
+        id: "run_orphan".into(),
+        workflow_id: workflow["id"].as_str().unwrap().into(),
+        workflow_version: 1,
+        parent_run_id: Some(done["id"].as_str().unwrap().into()),
+        status: faos::workflows::RunStatus::Running,
+        input: json!({}),
+        output: None,
+        error: None,
+        steps: Vec::new(),
+        created_at: 0,
+        started_at: Some(0),
+        finished_at: None,
+    };
+    app.store
+        .insert_run(&tenant, &orphan, Some(("dead_worker", 0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .abandon_children(&tenant, done["id"].as_str().unwrap())
+            .await
+            .unwrap(),
+        1
+    );
+    let (_, read) = send(app.request(Method::GET, "/v1/runs/run_orphan")).await;
+    assert_eq!(read["data"]["status"], "failed");
+    assert!(
+        read["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted")
+    );
+}

@@ -203,6 +203,22 @@ impl RunStore for SqliteStore {
             .transpose()
     }
 
+    async fn abandon_children(&self, tenant: &Tenant, parent_id: &str) -> Result<u64> {
+        let (org_id, mode) = tenant_args(tenant);
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'failed', error = 'interrupted: its parent run was resumed', finished_at = ?,
+                    lease_until = NULL
+             WHERE parent_run_id = ? AND org_id = ? AND mode = ? AND status = 'running'",
+        )
+        .bind(clock::now_ms())
+        .bind(parent_id)
+        .bind(org_id)
+        .bind(mode)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn step_runs(&self, tenant: &Tenant, run_id: &str) -> Result<Vec<StepRun>> {
         let (org_id, mode) = tenant_args(tenant);
         let rows = sqlx::query(
