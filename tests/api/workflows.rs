@@ -667,7 +667,6 @@ async fn agents_call_workflows_as_tools() {
 #[tokio::test]
 async fn sub_runs_left_running_by_a_dead_process_are_abandoned_on_resume() {
     use faos::access::{Mode, Tenant};
-    use faos::store::RunStore;
     let app = app().await;
     let workflow = create(
         &app,
