@@ -21,6 +21,8 @@ use crate::ids::{IdKind, new_id};
 use crate::models::Models;
 use crate::net::url_guard::UrlGuard;
 use crate::store::{self, ApiKeyRecord, Store};
+use crate::webhooks::Webhooks;
+use crate::webhooks::dispatcher::{DispatchSettings, Dispatcher};
 use crate::workflows::{WorkflowSettings, Workflows};
 
 /// Everything a request handler may use, shared by all requests.
@@ -30,6 +32,10 @@ pub struct Services {
     pub guard: Arc<UrlGuard>,
     pub conversations: Arc<Conversations>,
     pub workflows: Arc<Workflows>,
+    pub webhooks: Webhooks,
+    dispatcher: Arc<Dispatcher>,
+    /// How long events are kept.
+    event_retention: Duration,
     pub cursors: CursorCodec,
     /// Recently used API keys (see `api::auth`).
     pub keys: KeyCache,
@@ -79,6 +85,22 @@ impl AppState {
         };
         let workflows = Workflows::new(store.clone(), guard.clone(), settings);
         workflows.connect(conversations.clone());
+        let dispatch = DispatchSettings {
+            schedule: DispatchSettings::parse_schedule(&config.webhook_retry_schedule)
+                .map_err(anyhow::Error::msg)?,
+            disable_after: Duration::from_secs(config.webhook_disable_after_seconds),
+            concurrency: config.webhook_concurrency.max(1),
+        };
+        let webhooks = Webhooks::new(store.clone(), guard.clone(), config.secret_key.as_deref());
+        if !webhooks.secrets.encrypts() {
+            tracing::warn!("FAOS_SECRET_KEY is not set: webhook secrets are stored unencrypted");
+        }
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            guard.clone(),
+            webhooks.secrets.clone(),
+            dispatch,
+        );
         conversations.connect_workflows(workflows.clone());
         Ok(AppState(Arc::new(Services {
             store,
@@ -86,6 +108,9 @@ impl AppState {
             guard,
             conversations,
             workflows,
+            webhooks,
+            dispatcher,
+            event_retention: Duration::from_secs(config.event_retention_days * 24 * 3600),
             cursors: CursorCodec::new(&secret),
             keys: key_cache(),
             max_body_bytes: config.max_body_bytes,
@@ -98,7 +123,8 @@ impl AppState {
     /// worker and the hourly pruning of old answers.
     pub fn start_background(&self) {
         tokio::spawn(self.workflows.clone().work());
-        tokio::spawn(prune_answers(self.store.clone()));
+        tokio::spawn(self.dispatcher.clone().run());
+        tokio::spawn(prune(self.store.clone(), self.event_retention));
     }
 }
 
@@ -189,17 +215,28 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
 /// How long finished answers and their stream events are kept.
 const ANSWER_RETENTION: Duration = Duration::from_secs(48 * 3600);
 
-/// Deletes finished answers (and their stream events) past the retention,
-/// hourly.
-async fn prune_answers(store: Arc<dyn Store>) {
+/// Deletes, hourly, finished answers (and their stream events) past their
+/// retention, and events older than `event_retention`.
+async fn prune(store: Arc<dyn Store>, event_retention: Duration) {
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
-        let before = clock::now_ms() - ANSWER_RETENTION.as_millis() as i64;
-        match store.prune_answers(before).await {
+        let now = clock::now_ms();
+        match store
+            .prune_answers(now - ANSWER_RETENTION.as_millis() as i64)
+            .await
+        {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "pruned old answers and their stream events"),
             Err(err) => tracing::warn!(error = %err, "could not prune old answers"),
+        }
+        match store
+            .prune_events(now - event_retention.as_millis() as i64)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned old events"),
+            Err(err) => tracing::warn!(error = %err, "could not prune old events"),
         }
     }
 }

@@ -54,6 +54,19 @@ pub struct Config {
     pub run_lease_seconds: f64,
     /// Workflow runs one process executes at once.
     pub run_concurrency: usize,
+    /// Seconds between webhook delivery attempts after the first,
+    /// comma-separated (CONTRACT §1).
+    #[serde(deserialize_with = "text")]
+    pub webhook_retry_schedule: String,
+    /// An endpoint failing this many seconds without a success is disabled.
+    pub webhook_disable_after_seconds: u64,
+    /// Webhook deliveries one process sends at once.
+    pub webhook_concurrency: usize,
+    /// Master key sealing webhook secrets at rest; never logged.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub secret_key: Option<String>,
+    /// Days events are kept.
+    pub event_retention_days: u64,
     /// Calls made again after a provider's 429/5xx, at most.
     pub model_max_retries: u32,
     /// Context windows, `provider/model=tokens,…`, overriding the known ones.
@@ -90,6 +103,11 @@ impl Default for Config {
             model_timeout_seconds: 60,
             tool_timeout_seconds: 30,
             model_max_retries: 2,
+            webhook_retry_schedule: "5,300,1800,7200,18000,36000,36000".into(),
+            webhook_disable_after_seconds: 5 * 24 * 3600,
+            webhook_concurrency: 64,
+            secret_key: None,
+            event_retention_days: 30,
             run_lease_seconds: 30.0,
             run_concurrency: 16,
             model_context_windows: String::new(),

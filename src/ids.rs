@@ -11,6 +11,9 @@ pub enum IdKind {
     Organization,
     Workflow,
     Run,
+    Event,
+    Endpoint,
+    Delivery,
 }
 
 impl IdKind {
@@ -23,6 +26,9 @@ impl IdKind {
             IdKind::Organization => "org_",
             IdKind::Workflow => "wf_",
             IdKind::Run => "run_",
+            IdKind::Event => "evt_",
+            IdKind::Endpoint => "whk_",
+            IdKind::Delivery => "dlv_",
         }
     }
 }

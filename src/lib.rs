@@ -17,4 +17,5 @@ pub mod metadata;
 pub mod models;
 pub mod net;
 pub mod store;
+pub mod webhooks;
 pub mod workflows;

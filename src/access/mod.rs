@@ -49,6 +49,8 @@ pub enum Permission {
     MessagesWrite,
     WorkflowsRead,
     WorkflowsWrite,
+    WebhooksRead,
+    WebhooksWrite,
 }
 
 impl Permission {
@@ -61,6 +63,8 @@ impl Permission {
             Permission::MessagesWrite => "messages:write",
             Permission::WorkflowsRead => "workflows:read",
             Permission::WorkflowsWrite => "workflows:write",
+            Permission::WebhooksRead => "webhooks:read",
+            Permission::WebhooksWrite => "webhooks:write",
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod models;
 pub mod openapi;
 pub mod pagination;
 pub mod templates;
+pub mod webhooks;
 pub mod workflows;
 
 use axum::Router;
@@ -56,6 +57,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workflows::list_runs))
         .routes(routes!(workflows::get_run))
         .routes(routes!(workflows::cancel_run))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::retry_delivery))
+        .routes(routes!(webhooks::list_events))
+        .routes(routes!(webhooks::get_event))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

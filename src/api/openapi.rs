@@ -25,7 +25,8 @@ use crate::api::error::ErrorBody;
     tags(
         (name = "Agents", description = "Agents and their templates."),
         (name = "Messages", description = "Conversations with agents."),
-        (name = "Workflows", description = "Workflows and their runs."),
+                (name = "Workflows", description = "Workflows and their runs."),
+        (name = "Webhooks", description = "Webhook endpoints, deliveries and events."),
         (name = "Operations", description = "Health probes; no authentication."),
     )
 )]
@@ -48,7 +49,7 @@ impl Modify for CommonParts {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A secret key (`sk_live_…`, `sk_test_…`). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write.",
+                        "A secret key (`sk_live_…`, `sk_test_…`). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write webhooks:read webhooks:write.",
                     ))
                     .build(),
             ),

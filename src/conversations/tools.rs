@@ -120,7 +120,7 @@ impl ToolRunner {
         match tokio::time::timeout(self.timeout, run).await {
             Ok(outcome) => outcome,
             Err(_) => ToolOutcome::error(format!(
-                "The tool did not finish within {} s.",
+                "The tool timed out: it did not finish within {} s.",
                 self.timeout.as_secs()
             )),
         }

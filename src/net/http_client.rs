@@ -42,6 +42,20 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// A client that follows no redirect (webhook deliveries: a redirect is a
+/// failure), whose every connection passes the guard.
+pub fn guarded_client_without_redirects(
+    guard: Arc<UrlGuard>,
+    timeout: Duration,
+) -> reqwest::Client {
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver { guard }))
+        .redirect(Policy::none())
+        .timeout(timeout)
+        .build()
+        .expect("a client with a resolver builds")
+}
+
 /// A client whose every connection passes the guard. `timeout` bounds each
 /// whole request.
 pub fn guarded_client(guard: Arc<UrlGuard>, timeout: Duration) -> reqwest::Client {

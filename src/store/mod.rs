@@ -13,6 +13,7 @@ use crate::access::{Mode, Tenant};
 use crate::agents::Agent;
 use crate::conversations::Message;
 use crate::error::{Error, Result};
+use crate::webhooks::{Attempt, ClaimedDelivery, Delivery, Endpoint, EndpointRecord, Event};
 use crate::workflows::{Run, RunStatus, StepRun, Workflow};
 
 /// The whole store: one value of this is shared by the API and the workers.
@@ -23,6 +24,8 @@ pub trait Store:
     + AnswerStore
     + WorkflowStore
     + RunStore
+    + EventStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
@@ -35,6 +38,8 @@ impl<T> Store for T where
         + AnswerStore
         + WorkflowStore
         + RunStore
+        + EventStore
+        + WebhookStore
         + Send
         + Sync
         + 'static
@@ -419,4 +424,87 @@ pub trait RunStore {
     async fn step_runs(&self, tenant: &Tenant, run_id: &str) -> Result<Vec<StepRun>>;
     /// Records a step's start or end (keyed by its path).
     async fn upsert_step(&self, tenant: &Tenant, run_id: &str, step: &StepRun) -> Result<()>;
+}
+
+/// Events. Every change the contract names writes its event in the same
+/// transaction as the change (the store's mutations do it themselves).
+#[async_trait]
+pub trait EventStore {
+    /// One page of the tenant's events, optionally of one type.
+    async fn list_events(
+        &self,
+        tenant: &Tenant,
+        kind: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Event>>>;
+    async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<Event>>;
+    /// Deletes events created before `before` (Unix ms); returns how many.
+    async fn prune_events(&self, before: i64) -> Result<u64>;
+    /// Notified after every commit that wrote events (dispatchers wait on it).
+    fn event_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
+}
+
+/// Which endpoint patterns an event type matches (`*`, exact, `prefix.*`).
+pub type EventMatcher = fn(&[String], &str) -> bool;
+
+/// Webhook endpoints and deliveries, scoped by tenant; the dispatcher's
+/// calls work across tenants on rows they claimed.
+#[async_trait]
+pub trait WebhookStore {
+    async fn insert_endpoint(&self, tenant: &Tenant, record: &EndpointRecord) -> Result<()>;
+    async fn get_endpoint(&self, tenant: &Tenant, id: &str) -> Result<Option<EndpointRecord>>;
+    async fn list_endpoints(
+        &self,
+        tenant: &Tenant,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Endpoint>>>;
+    /// Reads, changes and writes an endpoint in one transaction.
+    async fn update_endpoint(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: Box<dyn FnOnce(EndpointRecord) -> Result<EndpointRecord> + Send>,
+    ) -> Result<Option<EndpointRecord>>;
+    /// Deletes an endpoint and its deliveries; `false` when there was none.
+    async fn delete_endpoint(&self, tenant: &Tenant, id: &str) -> Result<bool>;
+    /// Turns up to `limit` new events into one pending delivery per enabled
+    /// endpoint of their tenant that `matches` them; returns how many events.
+    async fn fan_out(&self, limit: u32, matches: EventMatcher) -> Result<u32>;
+    /// Claims up to `limit` deliveries that are due, for `owner` until
+    /// `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        lease_until: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedDelivery>>;
+    /// Records an attempt of a claimed delivery (and the endpoint's health).
+    async fn record_attempt(
+        &self,
+        tenant: &Tenant,
+        delivery_id: &str,
+        endpoint_id: &str,
+        attempt: &Attempt,
+    ) -> Result<()>;
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Delivery>>>;
+    /// Makes a delivery due now again; `Ok(None)` when there is none.
+    async fn retry_delivery(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+        delivery_id: &str,
+    ) -> Result<Option<Delivery>>;
+    /// Records an event addressed to one endpoint only (`webhook.test`).
+    async fn insert_targeted_event(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<Event>;
 }

@@ -16,5 +16,6 @@ mod standins;
 mod streaming;
 mod tools;
 mod usage;
+mod webhooks;
 mod wire;
 mod workflows;

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::events::record;
 use super::{SqliteStore, page_bounds, tenant_args};
 use crate::access::Tenant;
 use crate::agents::Agent;
@@ -16,6 +17,7 @@ const COLUMNS: &str = "position, id, name, template, instructions, model, tools,
 impl AgentStore for SqliteStore {
     async fn insert_agent(&self, tenant: &Tenant, agent: &Agent) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO agents (id, org_id, mode, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -32,8 +34,11 @@ impl AgentStore for SqliteStore {
         .bind(serde_json::to_string(&agent.metadata)?)
         .bind(agent.created_at)
         .bind(agent.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        record(&mut *tx, tenant, "agent.created", agent, None).await?;
+        tx.commit().await?;
+        self.signal_events();
         Ok(())
     }
 
@@ -105,21 +110,37 @@ impl AgentStore for SqliteStore {
         .bind(id)
         .bind(org_id)
         .bind(mode)
-        .execute(&mut *tx)
+                .execute(&mut *tx)
         .await?;
+        record(&mut *tx, tenant, "agent.updated", &agent, None).await?;
         tx.commit().await?;
+        self.signal_events();
         Ok(Some(agent))
     }
 
     async fn delete_agent(&self, tenant: &Tenant, id: &str) -> Result<bool> {
         let (org_id, mode) = tenant_args(tenant);
-        let done = sqlx::query("DELETE FROM agents WHERE id = ? AND org_id = ? AND mode = ?")
-            .bind(id)
-            .bind(org_id)
-            .bind(mode)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM agents WHERE id = ? AND org_id = ? AND mode = ? RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        record(
+            &mut *tx,
+            tenant,
+            "agent.deleted",
+            &agent_from_row(&row)?.item,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.signal_events();
+        Ok(true)
     }
 }
 

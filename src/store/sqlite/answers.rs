@@ -56,8 +56,9 @@ impl AnswerStore for SqliteStore {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        insert_message(&mut *tx, tenant, user_message).await?;
+        insert_message(&mut tx, tenant, user_message).await?;
         tx.commit().await?;
+        self.signal_events();
         Ok(true)
     }
 
@@ -92,7 +93,7 @@ impl AnswerStore for SqliteStore {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
         if let Some(message) = message {
-            insert_message(&mut *tx, tenant, message).await?;
+            insert_message(&mut tx, tenant, message).await?;
         }
         if let Some(event) = last_event {
             insert_event(&mut *tx, id, event).await?;
@@ -103,9 +104,12 @@ impl AnswerStore for SqliteStore {
             .bind(id)
             .bind(org_id)
             .bind(mode)
-            .execute(&mut *tx)
+                        .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        if message.is_some() {
+            self.signal_events();
+        }
         Ok(())
     }
 

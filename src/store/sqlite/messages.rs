@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::events::record;
 use super::{SqliteStore, page_bounds, tenant_args};
 use crate::access::Tenant;
 use crate::conversations::Message;
@@ -30,7 +31,11 @@ fn enum_from<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
 #[async_trait]
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> Result<()> {
-        insert_message(&self.pool, tenant, message).await
+        let mut tx = self.pool.begin().await?;
+        insert_message(&mut tx, tenant, message).await?;
+        tx.commit().await?;
+        self.signal_events();
+        Ok(())
     }
 
     async fn list_messages(
@@ -126,9 +131,9 @@ impl MessageStore for SqliteStore {
     }
 }
 
-/// Inserts one message with any executor (the pool or a transaction).
-pub(super) async fn insert_message<'e, E: sqlx::SqliteExecutor<'e>>(
-    executor: E,
+/// Inserts one message and its `message.created` event, inside `tx`.
+pub(super) async fn insert_message(
+    tx: &mut sqlx::SqliteConnection,
     tenant: &Tenant,
     message: &Message,
 ) -> Result<()> {
@@ -156,8 +161,9 @@ pub(super) async fn insert_message<'e, E: sqlx::SqliteExecutor<'e>>(
     .bind(message.context.as_ref().map(serde_json::to_string).transpose()?)
     .bind(serde_json::to_string(&message.metadata)?)
     .bind(message.created_at)
-    .execute(executor)
+    .execute(&mut *tx)
     .await?;
+    record(&mut *tx, tenant, "message.created", message, None).await?;
     Ok(())
 }
 

@@ -5,8 +5,10 @@
 mod access;
 mod agents;
 mod answers;
+mod events;
 mod messages;
 mod runs;
+mod webhooks;
 mod workflows;
 
 use std::str::FromStr;
@@ -22,6 +24,8 @@ use crate::store::{Order, PageRequest};
 /// A FAOS store on one SQLite database.
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Notified after each commit that wrote events.
+    events_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -62,7 +66,10 @@ impl SqliteStore {
             .map_err(|err| {
                 Error::Unavailable(format!("cannot migrate the database '{url}': {err}"))
             })?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            events_signal: Default::default(),
+        })
     }
 }
 
@@ -71,6 +78,13 @@ fn page_bounds(page: PageRequest) -> (bool, i64) {
     match page.order {
         Order::Desc => (true, page.after.unwrap_or(i64::MAX)),
         Order::Asc => (false, page.after.unwrap_or(0)),
+    }
+}
+
+impl SqliteStore {
+    /// Wakes dispatchers: events were committed.
+    fn signal_events(&self) {
+        self.events_signal.notify_one();
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::events::record;
 use super::{SqliteStore, mode_from_row, page_bounds, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
@@ -24,6 +25,7 @@ impl RunStore for SqliteStore {
         lease: Option<(&str, i64)>,
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO runs (id, org_id, mode, workflow_id, version, parent_run_id, status, input, lease_owner, lease_until,
                                claims, created_at, started_at)
@@ -42,8 +44,13 @@ impl RunStore for SqliteStore {
         .bind(i64::from(lease.is_some()))
         .bind(run.created_at)
         .bind(run.started_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if lease.is_some() {
+            record(&mut *tx, tenant, "workflow.run.started", run, None).await?;
+        }
+        tx.commit().await?;
+        self.signal_events();
         Ok(())
     }
 
@@ -98,32 +105,39 @@ impl RunStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ClaimedRun>> {
         let now = clock::now_ms();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, claims = claims + 1,
                     started_at = COALESCE(started_at, ?)
              WHERE id IN (SELECT id FROM runs
                           WHERE (status = 'queued' OR (status = 'running' AND lease_until < ?)) AND parent_run_id IS NULL
                           ORDER BY position LIMIT ?)
-             RETURNING {COLUMNS}"
+             RETURNING {COLUMNS}, claims"
         )))
         .bind(owner)
         .bind(lease_until)
         .bind(now)
         .bind(now)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ClaimedRun {
-                    tenant: Tenant {
-                        org_id: row.try_get("org_id")?,
-                        mode: mode_from_row(row)?,
-                    },
-                    run: run_from_row(row)?.item,
-                })
-            })
-            .collect()
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let tenant = Tenant {
+                org_id: row.try_get("org_id")?,
+                mode: mode_from_row(row)?,
+            };
+            let run = run_from_row(row)?.item;
+            if row.try_get::<i64, _>("claims")? == 1 {
+                record(&mut *tx, &tenant, "workflow.run.started", &run, None).await?;
+            }
+            claimed.push(ClaimedRun { tenant, run });
+        }
+        tx.commit().await?;
+        if !claimed.is_empty() {
+            self.signal_events();
+        }
+        Ok(claimed)
     }
 
     async fn renew_run(
@@ -159,10 +173,12 @@ impl RunStore for SqliteStore {
         error: Option<&str>,
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE runs SET status = ?, output = ?, error = ?, finished_at = ?, lease_until = NULL
-             WHERE id = ? AND org_id = ? AND mode = ? AND lease_owner = ? AND status = 'running'",
-        )
+             WHERE id = ? AND org_id = ? AND mode = ? AND lease_owner = ? AND status = 'running'
+             RETURNING {COLUMNS}"
+        )))
         .bind(status.as_str())
         .bind(output.map(Value::to_string))
         .bind(error)
@@ -171,8 +187,22 @@ impl RunStore for SqliteStore {
         .bind(org_id)
         .bind(mode)
         .bind(owner)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = row {
+            let mut run = run_from_row(&row)?.item;
+            run.steps = steps_in(&mut tx, id).await?;
+            record(
+                &mut *tx,
+                tenant,
+                &format!("workflow.run.{}", status.as_str()),
+                &run,
+                None,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.signal_events();
         Ok(())
     }
 
@@ -180,16 +210,27 @@ impl RunStore for SqliteStore {
         let (org_id, mode) = tenant_args(tenant);
         let now = clock::now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
+        let cancelled = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE runs SET status = 'cancelled', finished_at = ?, error = 'cancelled before it started'
-             WHERE id = ? AND org_id = ? AND mode = ? AND status = 'queued'",
-        )
+             WHERE id = ? AND org_id = ? AND mode = ? AND status = 'queued'
+             RETURNING {COLUMNS}"
+        )))
         .bind(now)
         .bind(id)
         .bind(org_id)
         .bind(mode)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = &cancelled {
+            record(
+                &mut *tx,
+                tenant,
+                "workflow.run.cancelled",
+                &run_from_row(row)?.item,
+                None,
+            )
+            .await?;
+        }
         let row = sqlx::query(
             "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND org_id = ? AND mode = ? RETURNING status",
         )
@@ -199,6 +240,9 @@ impl RunStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
+        if cancelled.is_some() {
+            self.signal_events();
+        }
         row.map(|row| status_from(&row.try_get::<String, _>("status")?))
             .transpose()
     }
@@ -257,6 +301,15 @@ impl RunStore for SqliteStore {
         .await?;
         Ok(())
     }
+}
+
+/// A run's steps, inside a transaction.
+async fn steps_in(tx: &mut sqlx::SqliteConnection, run_id: &str) -> Result<Vec<StepRun>> {
+    let rows = sqlx::query("SELECT * FROM run_steps WHERE run_id = ? ORDER BY seq")
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.iter().map(step_from_row).collect()
 }
 
 fn status_from(text: &str) -> Result<RunStatus> {

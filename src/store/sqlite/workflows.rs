@@ -7,6 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::events::record;
 use super::{SqliteStore, page_bounds, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
@@ -40,7 +41,9 @@ impl WorkflowStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         insert_version(&mut tx, &workflow.id, workflow.version, &definition).await?;
+        record(&mut *tx, tenant, "workflow.created", workflow, None).await?;
         tx.commit().await?;
+        self.signal_events();
         Ok(())
     }
 
@@ -123,22 +126,37 @@ impl WorkflowStore for SqliteStore {
         if workflow.version != old_version {
             insert_version(&mut tx, id, workflow.version, &definition).await?;
         }
+        record(&mut *tx, tenant, "workflow.updated", &workflow, None).await?;
         tx.commit().await?;
+        self.signal_events();
         Ok(Some(workflow))
     }
 
     async fn delete_workflow(&self, tenant: &Tenant, id: &str) -> Result<bool> {
         let (org_id, mode) = tenant_args(tenant);
-        let done = sqlx::query(
-            "UPDATE workflows SET deleted = 1, updated_at = ? WHERE id = ? AND org_id = ? AND mode = ? AND deleted = 0",
-        )
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE workflows SET deleted = 1, updated_at = ? WHERE id = ? AND org_id = ? AND mode = ? AND deleted = 0
+             RETURNING {COLUMNS}"
+        )))
         .bind(clock::now_ms())
         .bind(id)
         .bind(org_id)
         .bind(mode)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let Some(row) = row else { return Ok(false) };
+        record(
+            &mut *tx,
+            tenant,
+            "workflow.deleted",
+            &workflow_from_row(&row)?.item,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.signal_events();
+        Ok(true)
     }
 
     async fn workflow_version(

@@ -1,0 +1,120 @@
+//! SQLite queries for events: recording one inside the transaction of the
+//! change it describes, and reading them back.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use tokio::sync::Notify;
+
+use super::{SqliteStore, page_bounds, tenant_args};
+use crate::access::Tenant;
+use crate::clock;
+use crate::error::Result;
+use crate::ids::{IdKind, new_id};
+use crate::store::{EventStore, Keyed, PageRequest};
+use crate::webhooks::Event;
+
+/// Records an event of `kind` about `object` (serialized as the API shows
+/// it), optionally addressed to one endpoint. Call inside the change's
+/// transaction, and signal dispatchers after the commit.
+pub(super) async fn record<'e, E: sqlx::SqliteExecutor<'e>, T: Serialize>(
+    executor: E,
+    tenant: &Tenant,
+    kind: &str,
+    object: &T,
+    endpoint_id: Option<&str>,
+) -> Result<Event> {
+    let (org_id, mode) = tenant_args(tenant);
+    let event = Event {
+        id: new_id(IdKind::Event),
+        kind: kind.to_string(),
+        created_at: clock::now_ms(),
+        data: serde_json::to_value(object)?,
+    };
+    sqlx::query("INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(&event.id)
+        .bind(org_id)
+        .bind(mode)
+        .bind(&event.kind)
+        .bind(event.data.to_string())
+        .bind(endpoint_id)
+        .bind(event.created_at)
+        .execute(executor)
+        .await?;
+    Ok(event)
+}
+
+pub(super) fn event_from_row(row: &SqliteRow) -> Result<Keyed<Event>> {
+    Ok(Keyed {
+        position: row.try_get("position")?,
+        item: Event {
+            id: row.try_get("id")?,
+            kind: row.try_get("type")?,
+            created_at: row.try_get("created_at")?,
+            data: serde_json::from_str(&row.try_get::<String, _>("data")?)?,
+        },
+    })
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn list_events(
+        &self,
+        tenant: &Tenant,
+        kind: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Event>>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let (descending, bound) = page_bounds(page);
+        let sql = match (kind.is_some(), descending) {
+            (true, true) => {
+                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND type = ? AND position < ? ORDER BY position DESC LIMIT ?"
+            }
+            (true, false) => {
+                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND type = ? AND position > ? ORDER BY position ASC LIMIT ?"
+            }
+            (false, true) => {
+                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND ? IS NULL AND position < ? ORDER BY position DESC LIMIT ?"
+            }
+            (false, false) => {
+                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND ? IS NULL AND position > ? ORDER BY position ASC LIMIT ?"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(org_id)
+            .bind(mode)
+            .bind(kind)
+            .bind(bound)
+            .bind(page.limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn get_event(&self, tenant: &Tenant, id: &str) -> Result<Option<Event>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query("SELECT * FROM events WHERE id = ? AND org_id = ? AND mode = ?")
+            .bind(id)
+            .bind(org_id)
+            .bind(mode)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| event_from_row(&row).map(|k| k.item))
+            .transpose()
+    }
+
+    async fn prune_events(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM events WHERE created_at < ? AND dispatched = 1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    fn event_signal(&self) -> Arc<Notify> {
+        self.events_signal.clone()
+    }
+}
