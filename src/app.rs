@@ -90,6 +90,7 @@ impl AppState {
                 .map_err(anyhow::Error::msg)?,
             disable_after: Duration::from_secs(config.webhook_disable_after_seconds),
             concurrency: config.webhook_concurrency.max(1),
+            lease: Duration::from_secs_f64(config.webhook_lease_seconds.max(0.5)),
         };
         let webhooks = Webhooks::new(store.clone(), guard.clone(), config.secret_key.as_deref());
         if !webhooks.secrets.encrypts() {

@@ -60,6 +60,9 @@ pub struct Config {
     pub webhook_retry_schedule: String,
     /// An endpoint failing this many seconds without a success is disabled.
     pub webhook_disable_after_seconds: u64,
+    /// Seconds a claimed delivery stays with its dispatcher; keep it above
+    /// the 15 s delivery timeout, or slow receivers get duplicate attempts.
+    pub webhook_lease_seconds: f64,
     /// Webhook deliveries one process sends at once.
     pub webhook_concurrency: usize,
     /// Master key sealing webhook secrets at rest; never logged.
@@ -106,6 +109,7 @@ impl Default for Config {
             webhook_retry_schedule: "5,300,1800,7200,18000,36000,36000".into(),
             webhook_disable_after_seconds: 5 * 24 * 3600,
             webhook_concurrency: 64,
+            webhook_lease_seconds: 30.0,
             secret_key: None,
             event_retention_days: 30,
             run_lease_seconds: 30.0,

@@ -41,6 +41,9 @@ pub struct DispatchSettings {
     pub disable_after: Duration,
     /// Deliveries sent at once by this process.
     pub concurrency: usize,
+    /// How long a claim lasts: a dispatcher that dies leaves its claims to
+    /// others after this.
+    pub lease: Duration,
 }
 
 impl DispatchSettings {
@@ -108,8 +111,7 @@ impl Dispatcher {
             let free = slots.available_permits() as u32;
             let mut busy = false;
             if free > 0 {
-                // A lease long enough for one attempt and its bookkeeping.
-                let lease_until = clock::now_ms() + (DELIVERY_TIMEOUT.as_millis() as i64) * 2;
+                let lease_until = clock::now_ms() + self.settings.lease.as_millis() as i64;
                 match self
                     .store
                     .claim_deliveries(&self.owner, lease_until, free)

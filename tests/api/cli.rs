@@ -584,3 +584,85 @@ async fn a_run_killed_mid_way_resumes_after_a_restart() {
     assert_eq!(attempts("last"), Some(1));
     terminate(&mut second.child).await;
 }
+
+#[tokio::test]
+async fn pending_deliveries_survive_a_crash_and_are_all_delivered() {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    // The receiver is down (503) until `up`; then it records event ids.
+    let up = Arc::new(AtomicBool::new(false));
+    let delivered: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let (flag, seen) = (up.clone(), delivered.clone());
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let (flag, seen) = (flag.clone(), seen.clone());
+            async move {
+                if !flag.load(Ordering::SeqCst) {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let id = headers["webhook-id"].to_str().unwrap().to_string();
+                seen.lock().unwrap().insert(id);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let schedule = vec!["0.3"; 40].join(",");
+    let env = [
+        ("FAOS_OUTBOUND_ALLOW", "127.0.0.1"),
+        ("FAOS_WEBHOOK_RETRY_SCHEDULE", schedule.as_str()),
+        ("FAOS_WEBHOOK_LEASE_SECONDS", "1"),
+    ];
+    let mut first = serve(dir.path(), &env).await;
+    let live = key_from(&first.stdout, "live").unwrap();
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("{}/v1/webhooks", first.base))
+        .bearer_auth(&live)
+        .json(&json!({"url": hook, "events": ["agent.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    for i in 0..50 {
+        let response = client
+            .post(format!("{}/v1/agents", first.base))
+            .bearer_auth(&live)
+            .json(&json!({"name": format!("agent {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = first.child.id().unwrap().to_string();
+    Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .await
+        .unwrap();
+    first.child.wait().await.unwrap();
+    assert!(delivered.lock().unwrap().is_empty());
+
+    up.store(true, Ordering::SeqCst);
+    let mut second = serve(dir.path(), &env).await;
+    for _ in 0..200 {
+        if delivered.lock().unwrap().len() >= 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        delivered.lock().unwrap().len(),
+        50,
+        "every pending delivery arrived after the restart"
+    );
+    terminate(&mut second.child).await;
+}

@@ -606,3 +606,84 @@ async fn endpoints_are_scoped_and_editable() {
     let (status, _) = send(app.request(Method::GET, &format!("/v1/webhooks/{id}"))).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn every_change_writes_its_event() {
+    let app = app().await;
+    let agent = app.agent_id("Evented").await;
+    let (_, reply) = send(
+        app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))
+            .json(&json!({"content": "hi"})),
+    )
+    .await;
+    let (_, workflow) = send(
+        app.request(Method::POST, "/v1/workflows")
+            .json(&json!({"name": "W", "steps": [{"id": "t", "type": "transform", "value": 1}]})),
+    )
+    .await;
+    let workflow_id = workflow["data"]["id"].as_str().unwrap();
+    send(
+        app.request(Method::PATCH, &format!("/v1/workflows/{workflow_id}"))
+            .json(&json!({"name": "W2"})),
+    )
+    .await;
+    let (_, run) = send(
+        app.request(Method::POST, &format!("/v1/workflows/{workflow_id}/run"))
+            .json(&json!({"wait": 10})),
+    )
+    .await;
+    let (_, long) = send(
+        app.request(Method::POST, "/v1/workflows")
+            .json(&json!({"name": "L", "steps": [{"id": "w", "type": "wait", "seconds": 30}]})),
+    )
+    .await;
+    let (_, started) = send(
+        app.request(
+            Method::POST,
+            &format!("/v1/workflows/{}/run", long["data"]["id"].as_str().unwrap()),
+        )
+        .json(&json!({"wait": 0.3})),
+    )
+    .await;
+    send(app.request(
+        Method::POST,
+        &format!(
+            "/v1/runs/{}/cancel",
+            started["data"]["id"].as_str().unwrap()
+        ),
+    ))
+    .await;
+    send(app.request(Method::DELETE, &format!("/v1/workflows/{workflow_id}"))).await;
+
+    let (_, page) = send(app.request(Method::GET, "/v1/events?limit=100&order=asc")).await;
+    let events = page["data"].as_array().unwrap();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for expected in [
+        "agent.created",
+        "message.created",
+        "workflow.created",
+        "workflow.updated",
+        "workflow.run.started",
+        "workflow.run.succeeded",
+        "workflow.run.cancelled",
+        "workflow.deleted",
+    ] {
+        assert!(types.contains(&expected), "{expected} in {types:?}");
+    }
+    let messages: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "message.created")
+        .collect();
+    assert_eq!(messages.len(), 2, "the user's message and the reply");
+    assert_eq!(messages[1]["data"], reply["data"]);
+    let succeeded = events
+        .iter()
+        .find(|e| e["type"] == "workflow.run.succeeded")
+        .unwrap();
+    assert_eq!(succeeded["data"]["id"], run["data"]["id"]);
+    assert_eq!(succeeded["data"]["steps"][0]["status"], "succeeded");
+    let (_, test_mode) = send(app.request_as(&app.test_key, Method::GET, "/v1/events")).await;
+    assert_eq!(test_mode["data"], json!([]), "events belong to their mode");
+    let (status, body) = send(app.request(Method::GET, "/v1/events/evt_nope")).await;
+    assert_error(status, &body, 404, "not_found", Some("id"));
+}
