@@ -137,7 +137,7 @@ pub struct CreatedKey {
 
 /// Makes an unrestricted secret key record for `tenant` (not yet stored).
 pub fn new_key(tenant: &Tenant, name: Option<String>) -> CreatedKey {
-    let made = keys::generate(tenant.mode);
+    let made = keys::generate(tenant.mode, false);
     CreatedKey {
         secret: made.secret,
         record: ApiKeyRecord {

@@ -1,5 +1,6 @@
-//! Secret API keys: `sk_live_…` / `sk_test_…` followed by 40 random
-//! alphanumerics (≈238 bits). Only the SHA-256 of a key is stored; a key is
+//! API keys: secret keys `sk_live_…` / `sk_test_…` (every scope) and
+//! restricted keys `rk_live_…` / `rk_test_…` (the scopes they were made
+//! with), followed by 40 random alphanumerics (≈238 bits). Only the SHA-256 of a key is stored; a key is
 //! shown once, when it is made. Verification compares digests in constant
 //! time.
 
@@ -23,15 +24,17 @@ pub struct NewSecret {
     pub redacted: String,
 }
 
-/// Makes a new secret key for `mode`.
-pub fn generate(mode: Mode) -> NewSecret {
+/// Makes a new key for `mode`: a secret key (`sk_`), or a restricted one
+/// (`rk_`).
+pub fn generate(mode: Mode, restricted: bool) -> NewSecret {
+    let kind = if restricted { "rk" } else { "sk" };
     let secret = format!(
-        "sk_{}_{}",
+        "{kind}_{}_{}",
         mode.as_str(),
         ids::random_alphanumeric(SECRET_CHARS)
     );
     let hash = hash(&secret);
-    let redacted = format!("sk_{}_…{}", mode.as_str(), &secret[secret.len() - 4..]);
+    let redacted = format!("{kind}_{}_…{}", mode.as_str(), &secret[secret.len() - 4..]);
     NewSecret {
         secret,
         hash,
@@ -49,11 +52,14 @@ pub fn digests_equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
-/// The mode a secret's prefix claims, if it has a known prefix.
+/// The mode a key's prefix claims, if it has a known prefix.
 pub fn mode_of(secret: &str) -> Option<Mode> {
-    if secret.starts_with("sk_live_") {
+    let rest = secret
+        .strip_prefix("sk_")
+        .or_else(|| secret.strip_prefix("rk_"))?;
+    if rest.starts_with("live_") {
         Some(Mode::Live)
-    } else if secret.starts_with("sk_test_") {
+    } else if rest.starts_with("test_") {
         Some(Mode::Test)
     } else {
         None

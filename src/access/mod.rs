@@ -1,12 +1,13 @@
 //! Who is calling, and what they may touch: modes, tenancy scopes, API
 //! scopes and secret keys (CONTRACT §3).
 
+pub mod api_keys;
 pub mod keys;
 
 use serde::{Deserialize, Serialize};
 
 /// Live or test (sandbox): two fully separate data sets of one organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Live,
@@ -39,6 +40,18 @@ pub struct Tenant {
     pub org_id: String,
     pub mode: Mode,
 }
+
+/// Every scope of the contract (CONTRACT §3).
+pub const SCOPES: &[&str] = &[
+    "agents:read",
+    "agents:write",
+    "messages:read",
+    "messages:write",
+    "workflows:read",
+    "workflows:write",
+    "webhooks:read",
+    "webhooks:write",
+];
 
 /// The permissions of the contract: `<resource>:read` and `<resource>:write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

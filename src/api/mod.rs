@@ -2,6 +2,7 @@
 //! authenticate, call the domain, and render; they never touch SQL.
 
 pub mod agents;
+pub mod api_keys;
 pub mod auth;
 pub mod context;
 pub mod conversations;
@@ -69,6 +70,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::retry_delivery))
         .routes(routes!(webhooks::list_events))
         .routes(routes!(webhooks::get_event))
+        .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
+        .routes(routes!(api_keys::revoke_api_key))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

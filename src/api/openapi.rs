@@ -26,7 +26,8 @@ use crate::api::error::ErrorBody;
         (name = "Agents", description = "Agents and their templates."),
         (name = "Messages", description = "Conversations with agents."),
                 (name = "Workflows", description = "Workflows and their runs."),
-        (name = "Webhooks", description = "Webhook endpoints, deliveries and events."),
+                (name = "Webhooks", description = "Webhook endpoints, deliveries and events."),
+        (name = "Access", description = "API keys. Only secret keys (`sk_…`) may manage them."),
         (name = "Operations", description = "Health probes; no authentication."),
     )
 )]
@@ -49,7 +50,7 @@ impl Modify for CommonParts {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A secret key (`sk_live_…`, `sk_test_…`). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write webhooks:read webhooks:write.",
+                        "A secret key (`sk_live_…`, `sk_test_…`: every scope) or a restricted key (`rk_live_…`, `rk_test_…`: its scopes). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write webhooks:read webhooks:write. Operations list the scope they need; those listing none need a secret key.",
                     ))
                     .build(),
             ),

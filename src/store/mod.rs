@@ -154,6 +154,16 @@ pub trait AccessStore {
 
     /// The key whose secret hashes to `hash`, if any (revoked ones too).
     async fn find_api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>>;
+
+    /// One page of the tenant's keys (revoked ones too).
+    async fn list_api_keys(
+        &self,
+        tenant: &Tenant,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<ApiKeyRecord>>>;
+
+    /// Revokes a key of the tenant; `Ok(None)` when there is none.
+    async fn revoke_api_key(&self, tenant: &Tenant, id: &str) -> Result<Option<ApiKeyRecord>>;
 }
 
 /// Agents, scoped by tenant.

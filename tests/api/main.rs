@@ -2,6 +2,7 @@
 //! SQLite database file in a temp dir and speaks HTTP to it. One test
 //! binary (modules below) keeps link time low.
 
+mod access;
 mod agents;
 mod anthropic;
 mod auth;

@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, mode_from_row};
+use super::{SqliteStore, mode_from_row, page_bounds, tenant_args};
+use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
 use crate::ids::{self, IdKind, new_id};
-use crate::store::{AccessStore, ApiKeyRecord, Organization};
+use crate::store::{AccessStore, ApiKeyRecord, Keyed, Organization, PageRequest};
 
 const CURSOR_SECRET: &str = "cursor_secret";
 
@@ -121,7 +122,55 @@ impl AccessStore for SqliteStore {
         .await?;
         row.map(|row| key_from_row(&row)).transpose()
     }
+
+    async fn list_api_keys(
+        &self,
+        tenant: &Tenant,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<ApiKeyRecord>>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let (descending, bound) = page_bounds(page);
+        let order = if descending {
+            "rowid < ? ORDER BY rowid DESC"
+        } else {
+            "rowid > ? ORDER BY rowid ASC"
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? AND mode = ? AND {order} LIMIT ?"
+        )))
+        .bind(org_id)
+        .bind(mode)
+        .bind(bound)
+        .bind(page.limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Keyed {
+                    position: row.try_get("position")?,
+                    item: key_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_api_key(&self, tenant: &Tenant, id: &str) -> Result<Option<ApiKeyRecord>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND org_id = ? AND mode = ?
+             RETURNING {KEY_COLUMNS}"
+        )))
+        .bind(clock::now_ms())
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| key_from_row(&row)).transpose()
+    }
 }
+
+const KEY_COLUMNS: &str = "rowid AS position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at";
 
 async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     executor: E,
