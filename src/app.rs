@@ -232,6 +232,14 @@ async fn prune(store: Arc<dyn Store>, event_retention: Duration) {
             Err(err) => tracing::warn!(error = %err, "could not prune old answers"),
         }
         match store
+            .prune_idempotent(now - crate::api::idempotency::RETENTION_MS)
+            .await
+        {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned old idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "could not prune old idempotency keys"),
+        }
+        match store
             .prune_events(now - event_retention.as_millis() as i64)
             .await
         {

@@ -39,6 +39,10 @@ pub enum Error {
         message: String,
         param: Option<String>,
     },
+    /// 422 `idempotency_key_reused`: the `Idempotency-Key` was used for a
+    /// different request.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
     /// 413 `payload_too_large`: the body exceeds the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -89,6 +93,7 @@ impl Error {
             Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::Conflict { .. } => "conflict",
             Error::PayloadTooLarge(_) => "payload_too_large",
+            Error::IdempotencyKeyReused(_) => "idempotency_key_reused",
             Error::Model(_) => "model_error",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal_error",
@@ -105,6 +110,7 @@ impl Error {
             Error::MethodNotAllowed(_) => 405,
             Error::Conflict { .. } => 409,
             Error::PayloadTooLarge(_) => 413,
+            Error::IdempotencyKeyReused(_) => 422,
             Error::Model(_) => 502,
             Error::Unavailable(_) => 503,
             Error::Internal(_) => 500,
@@ -117,6 +123,7 @@ impl Error {
             Error::InvalidRequest { param, .. }
             | Error::NotFound { param, .. }
             | Error::Conflict { param, .. } => param.as_deref(),
+            Error::IdempotencyKeyReused(_) => Some("Idempotency-Key"),
             _ => None,
         }
     }

@@ -75,7 +75,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// The secret from the `Authorization` header, else from `api_key`.
-fn presented_secret(parts: &Parts) -> Result<String, Error> {
+pub(crate) fn presented_secret(parts: &Parts) -> Result<String, Error> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().unwrap_or_default().trim();
         let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod messages;
 pub mod middleware;
 pub mod models;
@@ -84,6 +85,10 @@ pub fn router(state: AppState) -> Router {
     let limit = state.max_body_bytes;
     let app = routes
         .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
         .merge(docs);

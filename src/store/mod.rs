@@ -26,6 +26,7 @@ pub trait Store:
     + RunStore
     + EventStore
     + WebhookStore
+    + IdempotencyStore
     + Send
     + Sync
     + 'static
@@ -40,6 +41,7 @@ impl<T> Store for T where
         + RunStore
         + EventStore
         + WebhookStore
+        + IdempotencyStore
         + Send
         + Sync
         + 'static
@@ -517,4 +519,46 @@ pub trait WebhookStore {
         kind: &str,
         data: &serde_json::Value,
     ) -> Result<Event>;
+}
+
+/// What an idempotency key holds when a request arrives with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyState {
+    /// The key was free: this request owns it now.
+    Claimed,
+    /// Another request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+    /// The stored first response: status, content type, body.
+    Done(u16, Option<String>, Vec<u8>),
+}
+
+/// Idempotency keys, per principal (an API key's hash).
+#[async_trait]
+pub trait IdempotencyStore {
+    /// Claims `key` for a request with `fingerprint`, or tells what it
+    /// holds. Keys created before `expired_before` count as free; claims
+    /// still in progress since before `stale_before` may be taken over.
+    async fn begin_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+        fingerprint: &[u8],
+        expired_before: i64,
+        stale_before: i64,
+    ) -> Result<IdempotencyState>;
+    /// Stores the first response of a claimed key.
+    async fn complete_idempotent(
+        &self,
+        principal: &str,
+        key: &str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<()>;
+    /// Frees a claimed key without storing a response.
+    async fn release_idempotent(&self, principal: &str, key: &str) -> Result<()>;
+    /// Deletes keys created before `before`; returns how many.
+    async fn prune_idempotent(&self, before: i64) -> Result<u64>;
 }

@@ -8,6 +8,7 @@ mod anthropic;
 mod auth;
 mod cli;
 mod helpers;
+mod idempotency;
 mod messages;
 mod openai;
 mod openapi;

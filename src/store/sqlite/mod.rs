@@ -6,6 +6,7 @@ mod access;
 mod agents;
 mod answers;
 mod events;
+mod idempotency;
 mod messages;
 mod runs;
 mod webhooks;

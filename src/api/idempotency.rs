@@ -1,0 +1,158 @@
+//! Idempotency keys (CONTRACT §6): a `POST` with `Idempotency-Key` (1–255
+//! characters) has its first response — status and body, errors included —
+//! stored for 24 hours per API key and replayed, with `Idempotent-Replayed:
+//! true`, for the same method, path and body. The same key with a different
+//! request is `422 idempotency_key_reused`; while the first request is still
+//! running, `409 conflict`. Not stored: responses to unauthenticated
+//! requests, rate-limited ones, and streams (`text/event-stream`), whose key
+//! is freed again.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use crate::access::keys;
+use crate::api::auth::presented_secret;
+use crate::app::AppState;
+use crate::clock;
+use crate::error::Error;
+use crate::store::IdempotencyState;
+
+/// How long a first response is kept, in milliseconds.
+pub const RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// After this long, a request still marked running is taken to have died.
+const STALE_MS: i64 = 5 * 60 * 1000;
+/// Longest key, in characters.
+const MAX_KEY_CHARS: usize = 255;
+
+/// The middleware.
+pub async fn idempotency(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(raw) = request.headers().get("idempotency-key").cloned() else {
+        return next.run(request).await;
+    };
+    let key = match raw.to_str() {
+        Ok(key) if !key.is_empty() && key.chars().count() <= MAX_KEY_CHARS => key.to_string(),
+        _ => {
+            return Error::invalid(
+                "Idempotency-Key",
+                format!("Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters"),
+            )
+            .into_response();
+        }
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(secret) = presented_secret(&parts) else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let principal: String = keys::hash(&secret)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let bytes = match to_bytes(body, state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Error::PayloadTooLarge(format!(
+                "The request body is larger than the limit of {} bytes.",
+                state.max_body_bytes
+            ))
+            .into_response();
+        }
+    };
+    let mut fingerprint = Sha256::new();
+    fingerprint.update(parts.method.as_str().as_bytes());
+    fingerprint.update(b" ");
+    fingerprint.update(parts.uri.path().as_bytes());
+    fingerprint.update(b"\n");
+    fingerprint.update(&bytes);
+    let fingerprint = fingerprint.finalize();
+    let now = clock::now_ms();
+    let begun = state
+        .store
+        .begin_idempotent(
+            &principal,
+            &key,
+            &fingerprint,
+            now - RETENTION_MS,
+            now - STALE_MS,
+        )
+        .await;
+    match begun {
+        Err(err) => err.into_response(),
+        Ok(IdempotencyState::Mismatch) => Error::IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different request (method, path or body)."
+                .into(),
+        )
+        .into_response(),
+        Ok(IdempotencyState::InProgress) => Error::Conflict {
+            message: "A request with this Idempotency-Key is still being processed; retry later."
+                .into(),
+            param: Some("Idempotency-Key".into()),
+        }
+        .into_response(),
+        Ok(IdempotencyState::Done(status, content_type, body)) => {
+            let mut response =
+                (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            if let Some(value) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+        Ok(IdempotencyState::Claimed) => {
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let status = response.status();
+            let streaming = content_type
+                .as_deref()
+                .is_some_and(|c| c.starts_with("text/event-stream"));
+            if streaming
+                || status == StatusCode::UNAUTHORIZED
+                || status == StatusCode::TOO_MANY_REQUESTS
+            {
+                if let Err(err) = state.store.release_idempotent(&principal, &key).await {
+                    tracing::warn!(error = %err, "could not free an idempotency key");
+                }
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let body = match to_bytes(body, usize::MAX).await {
+                Ok(body) => body,
+                Err(err) => {
+                    return Error::Internal(anyhow::anyhow!(
+                        "reading a response body failed: {err}"
+                    ))
+                    .into_response();
+                }
+            };
+            if let Err(err) = state
+                .store
+                .complete_idempotent(
+                    &principal,
+                    &key,
+                    status.as_u16(),
+                    content_type.as_deref(),
+                    &body,
+                )
+                .await
+            {
+                tracing::warn!(error = %err, "could not store an idempotent response");
+            }
+            Response::from_parts(parts, Body::from(body))
+        }
+    }
+}
