@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, mode_from_row, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, mode_from_row, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
@@ -129,14 +129,9 @@ impl AccessStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<ApiKeyRecord>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let order = if descending {
-            "rowid < ? ORDER BY rowid DESC"
-        } else {
-            "rowid > ? ORDER BY rowid ASC"
-        };
+        let (tail, bound) = keyset(page, "rowid");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? AND mode = ? AND {order} LIMIT ?"
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? AND mode = ? AND {tail}"
         )))
         .bind(org_id)
         .bind(mode)

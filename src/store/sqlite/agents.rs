@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::agents::Agent;
 use crate::error::Result;
@@ -58,15 +58,10 @@ impl AgentStore for SqliteStore {
 
     async fn list_agents(&self, tenant: &Tenant, page: PageRequest) -> Result<Vec<Keyed<Agent>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = if descending {
-            "SELECT position, id, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at
-             FROM agents WHERE org_id = ? AND mode = ? AND position < ? ORDER BY position DESC LIMIT ?"
-        } else {
-            "SELECT position, id, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at
-             FROM agents WHERE org_id = ? AND mode = ? AND position > ? ORDER BY position ASC LIMIT ?"
-        };
-        let rows = sqlx::query(sql)
+        let (tail, bound) = keyset(page, "position");
+        let sql = format!("SELECT position, id, name, template, instructions, model, tools, max_steps, metadata, created_at, updated_at
+             FROM agents WHERE org_id = ? AND mode = ? AND {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org_id)
             .bind(mode)
             .bind(bound)

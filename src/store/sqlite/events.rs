@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use tokio::sync::Notify;
 
-use super::{SqliteStore, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
@@ -68,22 +68,15 @@ impl EventStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<Event>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = match (kind.is_some(), descending) {
-            (true, true) => {
-                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND type = ? AND position < ? ORDER BY position DESC LIMIT ?"
-            }
-            (true, false) => {
-                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND type = ? AND position > ? ORDER BY position ASC LIMIT ?"
-            }
-            (false, true) => {
-                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND ? IS NULL AND position < ? ORDER BY position DESC LIMIT ?"
-            }
-            (false, false) => {
-                "SELECT * FROM events WHERE org_id = ? AND mode = ? AND ? IS NULL AND position > ? ORDER BY position ASC LIMIT ?"
-            }
+        let (tail, bound) = keyset(page, "position");
+        let filter = if kind.is_some() {
+            "type = ?"
+        } else {
+            "? IS NULL"
         };
-        let rows = sqlx::query(sql)
+        let sql =
+            format!("SELECT * FROM events WHERE org_id = ? AND mode = ? AND {filter} AND {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org_id)
             .bind(mode)
             .bind(kind)

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::conversations::Message;
 use crate::error::{Error, Result};
@@ -46,15 +46,10 @@ impl MessageStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<Message>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = if descending {
-            "SELECT * FROM messages WHERE agent_id = ? AND conversation_id = ? AND org_id = ? AND mode = ?
-             AND position < ? ORDER BY position DESC LIMIT ?"
-        } else {
-            "SELECT * FROM messages WHERE agent_id = ? AND conversation_id = ? AND org_id = ? AND mode = ?
-             AND position > ? ORDER BY position ASC LIMIT ?"
-        };
-        let rows = sqlx::query(sql)
+        let (tail, bound) = keyset(page, "position");
+        let sql = format!("SELECT * FROM messages WHERE agent_id = ? AND conversation_id = ? AND org_id = ? AND mode = ?
+             AND {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(agent_id)
             .bind(conversation_id)
             .bind(org_id)

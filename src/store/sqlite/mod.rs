@@ -74,11 +74,19 @@ impl SqliteStore {
     }
 }
 
-/// The SQL fragment and bound position for one keyset page.
-fn page_bounds(page: PageRequest) -> (bool, i64) {
+/// The end of a keyset page query on `column`: its bound, order and limit
+/// (`col < ? ORDER BY col DESC LIMIT ?`), and the bound's value. Bind the
+/// bound, then the limit.
+fn keyset(page: PageRequest, column: &str) -> (String, i64) {
     match page.order {
-        Order::Desc => (true, page.after.unwrap_or(i64::MAX)),
-        Order::Asc => (false, page.after.unwrap_or(0)),
+        Order::Desc => (
+            format!("{column} < ? ORDER BY {column} DESC LIMIT ?"),
+            page.after.unwrap_or(i64::MAX),
+        ),
+        Order::Asc => (
+            format!("{column} > ? ORDER BY {column} ASC LIMIT ?"),
+            page.after.unwrap_or(0),
+        ),
     }
 }
 

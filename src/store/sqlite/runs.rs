@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, mode_from_row, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, mode_from_row, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -77,17 +77,11 @@ impl RunStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<Run>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = if descending {
-            "SELECT position, id, org_id, mode, workflow_id, version, parent_run_id, status, input, output, error, created_at,
+        let (tail, bound) = keyset(page, "position");
+        let sql = format!("SELECT position, id, org_id, mode, workflow_id, version, parent_run_id, status, input, output, error, created_at,
                     started_at, finished_at
-             FROM runs WHERE workflow_id = ? AND org_id = ? AND mode = ? AND position < ? ORDER BY position DESC LIMIT ?"
-        } else {
-            "SELECT position, id, org_id, mode, workflow_id, version, parent_run_id, status, input, output, error, created_at,
-                    started_at, finished_at
-             FROM runs WHERE workflow_id = ? AND org_id = ? AND mode = ? AND position > ? ORDER BY position ASC LIMIT ?"
-        };
-        let rows = sqlx::query(sql)
+             FROM runs WHERE workflow_id = ? AND org_id = ? AND mode = ? AND {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(workflow_id)
             .bind(org_id)
             .bind(mode)

@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, mode_from_row, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, mode_from_row, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::{Error, Result};
@@ -71,15 +71,11 @@ impl WebhookStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<Endpoint>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = if descending {
-            "SELECT * FROM webhook_endpoints WHERE org_id = ? AND mode = ? AND deleted = 0 AND position < ?
-             ORDER BY position DESC LIMIT ?"
-        } else {
-            "SELECT * FROM webhook_endpoints WHERE org_id = ? AND mode = ? AND deleted = 0 AND position > ?
-             ORDER BY position ASC LIMIT ?"
-        };
-        let rows = sqlx::query(sql)
+        let (tail, bound) = keyset(page, "position");
+        let sql = format!(
+            "SELECT * FROM webhook_endpoints WHERE org_id = ? AND mode = ? AND deleted = 0 AND {tail}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org_id)
             .bind(mode)
             .bind(bound)
@@ -377,15 +373,10 @@ impl WebhookStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<Delivery>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = if descending {
-            "SELECT *, id AS d_id, status AS d_status, created_at AS d_created_at, updated_at AS d_updated_at FROM deliveries
-             WHERE endpoint_id = ? AND org_id = ? AND mode = ? AND position < ? ORDER BY position DESC LIMIT ?"
-        } else {
-            "SELECT *, id AS d_id, status AS d_status, created_at AS d_created_at, updated_at AS d_updated_at FROM deliveries
-             WHERE endpoint_id = ? AND org_id = ? AND mode = ? AND position > ? ORDER BY position ASC LIMIT ?"
-        };
-        let rows = sqlx::query(sql)
+        let (tail, bound) = keyset(page, "position");
+        let sql = format!("SELECT *, id AS d_id, status AS d_status, created_at AS d_created_at, updated_at AS d_updated_at FROM deliveries
+             WHERE endpoint_id = ? AND org_id = ? AND mode = ? AND {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(endpoint_id)
             .bind(org_id)
             .bind(mode)

@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, page_bounds, tenant_args};
+use super::{SqliteStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
@@ -67,15 +67,10 @@ impl WorkflowStore for SqliteStore {
         page: PageRequest,
     ) -> Result<Vec<Keyed<Workflow>>> {
         let (org_id, mode) = tenant_args(tenant);
-        let (descending, bound) = page_bounds(page);
-        let sql = if descending {
-            "SELECT position, id, name, description, version, definition, metadata, created_at, updated_at FROM workflows
-             WHERE org_id = ? AND mode = ? AND deleted = 0 AND position < ? ORDER BY position DESC LIMIT ?"
-        } else {
-            "SELECT position, id, name, description, version, definition, metadata, created_at, updated_at FROM workflows
-             WHERE org_id = ? AND mode = ? AND deleted = 0 AND position > ? ORDER BY position ASC LIMIT ?"
-        };
-        let rows = sqlx::query(sql)
+        let (tail, bound) = keyset(page, "position");
+        let sql = format!("SELECT position, id, name, description, version, definition, metadata, created_at, updated_at FROM workflows
+             WHERE org_id = ? AND mode = ? AND deleted = 0 AND {tail}");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(org_id)
             .bind(mode)
             .bind(bound)
