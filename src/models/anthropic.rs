@@ -27,23 +27,14 @@ const MAX_OUTPUT_TOKENS: u32 = 4096;
 
 /// The Anthropic provider.
 pub struct Anthropic {
-    endpoint: String,
-    api_key: Option<String>,
-    http: reqwest::Client,
-    timeout: Duration,
+    endpoint: sse::ProviderEndpoint,
 }
 
 impl Anthropic {
     /// `base_url` is the API root without `/v1`, e.g. `https://api.anthropic.com`.
     pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration) -> anyhow::Result<Self> {
         Ok(Anthropic {
-            endpoint: format!("{}/v1/messages", base_url.trim_end_matches('/')),
-            api_key: api_key.filter(|k| !k.is_empty()),
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            timeout,
+            endpoint: sse::ProviderEndpoint::new(base_url, "/v1/messages", api_key, timeout)?,
         })
     }
 
@@ -132,21 +123,22 @@ impl ModelProvider for Anthropic {
         sink: Option<DeltaSink<'_>>,
     ) -> Result<ModelReply, ModelError> {
         let mut call = self
+            .endpoint
             .http
-            .post(&self.endpoint)
+            .post(&self.endpoint.url)
             .header("anthropic-version", API_VERSION)
             .json(&self.body(request, sink.is_some()));
-        if let Some(key) = &self.api_key {
+        if let Some(key) = &self.endpoint.api_key {
             call = call.header("x-api-key", key);
         }
-        let response = sse::send(call, self.timeout).await?;
+        let response = sse::send(call, self.endpoint.timeout).await?;
         match sink {
             Some(sink) => read_stream(response, sink).await,
             None => {
                 let text = response
                     .text()
                     .await
-                    .map_err(|e| sse::transport_error(&e, self.timeout))?;
+                    .map_err(|e| sse::transport_error(&e, self.endpoint.timeout))?;
                 parse_message(&text)
             }
         }

@@ -23,23 +23,14 @@ use super::{
 
 /// One OpenAI-compatible server.
 pub struct OpenAiCompatible {
-    endpoint: String,
-    api_key: Option<String>,
-    http: reqwest::Client,
-    timeout: Duration,
+    endpoint: sse::ProviderEndpoint,
 }
 
 impl OpenAiCompatible {
     /// `base_url` is the API root, e.g. `https://api.openai.com/v1`.
     pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration) -> anyhow::Result<Self> {
         Ok(OpenAiCompatible {
-            endpoint: format!("{}/chat/completions", base_url.trim_end_matches('/')),
-            api_key: api_key.filter(|k| !k.is_empty()),
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            timeout,
+            endpoint: sse::ProviderEndpoint::new(base_url, "/chat/completions", api_key, timeout)?,
         })
     }
 
@@ -110,20 +101,21 @@ impl ModelProvider for OpenAiCompatible {
         sink: Option<DeltaSink<'_>>,
     ) -> Result<ModelReply, ModelError> {
         let mut call = self
+            .endpoint
             .http
-            .post(&self.endpoint)
+            .post(&self.endpoint.url)
             .json(&self.body(request, sink.is_some()));
-        if let Some(key) = &self.api_key {
+        if let Some(key) = &self.endpoint.api_key {
             call = call.bearer_auth(key);
         }
-        let response = sse::send(call, self.timeout).await?;
+        let response = sse::send(call, self.endpoint.timeout).await?;
         match sink {
             Some(sink) => self.read_stream(response, sink).await,
             None => {
                 let text = response
                     .text()
                     .await
-                    .map_err(|e| sse::transport_error(&e, self.timeout))?;
+                    .map_err(|e| sse::transport_error(&e, self.endpoint.timeout))?;
                 parse_completion(&text)
             }
         }

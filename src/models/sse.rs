@@ -1,5 +1,6 @@
-//! What the HTTP adapters share: reading a provider's Server-Sent Events
-//! stream, and turning HTTP and transport failures into [`ModelError`]s.
+//! What the HTTP adapters share: the provider's endpoint and client,
+//! reading its Server-Sent Events streams, and turning HTTP and transport
+//! failures into [`ModelError`]s.
 
 use std::time::Duration;
 
@@ -11,6 +12,36 @@ use super::retry;
 
 /// Longest provider error text passed on to the caller, in characters.
 const MAX_ERROR_CHARS: usize = 300;
+
+/// One provider API endpoint: its URL, key and a client that follows no
+/// redirect and gives up after `timeout`.
+pub struct ProviderEndpoint {
+    pub url: String,
+    pub api_key: Option<String>,
+    pub http: reqwest::Client,
+    pub timeout: Duration,
+}
+
+impl ProviderEndpoint {
+    /// `path` is appended to `base_url` (trailing `/` ignored); an empty key
+    /// counts as none.
+    pub fn new(
+        base_url: &str,
+        path: &str,
+        api_key: Option<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        Ok(ProviderEndpoint {
+            url: format!("{}{path}", base_url.trim_end_matches('/')),
+            api_key: api_key.filter(|k| !k.is_empty()),
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            timeout,
+        })
+    }
+}
 
 /// The events of a streaming response, or the reason it broke.
 pub fn events(response: reqwest::Response) -> impl Stream<Item = Result<Event, ModelError>> {
