@@ -74,6 +74,8 @@ pub struct Dispatcher {
     secrets: SecretBox,
     settings: DispatchSettings,
     owner: String,
+    /// Wakes the loop: new events (the store's signal) or a finished send.
+    signal: Arc<tokio::sync::Notify>,
 }
 
 impl Dispatcher {
@@ -85,6 +87,7 @@ impl Dispatcher {
         settings: DispatchSettings,
     ) -> Arc<Self> {
         Arc::new(Dispatcher {
+            signal: store.event_signal(),
             store,
             http: guarded_client_without_redirects(guard, DELIVERY_TIMEOUT),
             secrets,
@@ -95,7 +98,7 @@ impl Dispatcher {
 
     /// Runs forever: fans out events, sends due deliveries.
     pub async fn run(self: Arc<Self>) {
-        let signal = self.store.event_signal();
+        let signal = self.signal.clone();
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         loop {
             loop {
@@ -129,6 +132,8 @@ impl Dispatcher {
                             tokio::spawn(async move {
                                 dispatcher.send(delivery).await;
                                 drop(permit);
+                                // A slot is free: look for more work now.
+                                dispatcher.signal.notify_one();
                             });
                         }
                     }

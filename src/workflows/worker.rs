@@ -198,6 +198,8 @@ impl Workflows {
                             tokio::spawn(async move {
                                 service.execute_claimed(claimed).await;
                                 drop(permit);
+                                // A slot is free: look for more work now.
+                                service.wake.notify_one();
                             });
                         }
                         if any {
