@@ -92,7 +92,9 @@ echo "  command: curl -K sse.curl   ($STREAMS blocks of: POST \$BASE/v1/agents/\
 echo "           {\"content\":\"$CONTENT\",\"conversation_id\":\"sse<i>\",\"stream\":true},"
 echo "           -w '%{http_code} %{time_starttransfer} %{time_total} %{num_connects}', joined by 'next';"
 echo "           --trace-time --trace-ascii for the time of the first SSE event)"
+busy_start
 timeout 120 curl -K "$TMP/sse.curl" >"$TMP/sse.txt" || true
+busy_stop
 # Per transfer from the trace: ms to the first header byte, to the first
 # body byte, to the last body byte.
 awk '

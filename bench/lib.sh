@@ -49,6 +49,7 @@ bench_init() {
 }
 
 bench_cleanup() {
+  if [[ -n "$BUSY_PID" ]]; then kill "$BUSY_PID" 2>/dev/null || true; fi
   stop_server
   [[ -n "$TMP" ]] && rm -rf "$TMP"
 }
@@ -185,12 +186,51 @@ wrk_summary() {
     }' "$1"
 }
 
-# run_wrk NAME ARGS...: runs wrk with ARGS, shows its output indented,
-# keeps it in $TMP/NAME.txt and prints the command first.
+# show_command WORDS...: prints "  command: WORDS" with the key, base URL
+# and bench/ path abbreviated, and words with spaces or shell characters
+# single-quoted.
+show_command() {
+  local out="" word
+  for word in "$@"; do
+    [[ -n "$KEY" ]] && word="${word//$KEY/\$KEY}"
+    word="${word//$BASE/\$BASE}"
+    word="${word//$here\//bench/}"
+    if [[ "$word" =~ [[:space:]\?\&\*\;\|\<\>\(\)\{\}\"] ]]; then word="'$word'"; fi
+    out+="${out:+ }$word"
+  done
+  echo "  command: $out"
+}
+
+# busy_start / busy_stop: sample every 0.5 s whether a cargo/rustc process
+# runs while a measurement does; busy_stop prints a warning if one did.
+BUSY_PID=""
+busy_start() {
+  : >"$TMP/busy"
+  ( while :; do
+      if pgrep -x 'cargo|rustc|cargo-clippy|clippy-driver|rustdoc' >/dev/null 2>&1; then echo 1 >>"$TMP/busy"; fi
+      sleep 0.5
+    done ) &
+  BUSY_PID=$!
+}
+busy_stop() {
+  if [[ -n "$BUSY_PID" ]]; then
+    kill "$BUSY_PID" 2>/dev/null || true
+    wait "$BUSY_PID" 2>/dev/null || true
+    BUSY_PID=""
+  fi
+  if [[ -s "$TMP/busy" ]]; then
+    echo "  (warning: cargo/rustc ran during this measurement, seen in $(wc -l <"$TMP/busy") samples 0.5 s apart; the figure is disturbed)"
+  fi
+}
+
+# run_wrk NAME ARGS...: runs wrk with ARGS (bounded to 300 s), shows the
+# command and its output indented, keeps the output in $TMP/NAME.txt.
 run_wrk() {
   local name="$1"; shift
-  echo "  command: wrk $*" | sed "s#$BASE#\$BASE#g; s#Bearer ${KEY:-none}#Bearer \$KEY#g; s#$here/#bench/#g"
+  show_command wrk "$@"
+  busy_start
   timeout 300 wrk "$@" | tee "$TMP/$name.txt" | sed 's/^/  | /'
+  busy_stop
 }
 
 # median: the median of the numbers on stdin, one per line.

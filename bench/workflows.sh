@@ -102,6 +102,7 @@ echo
 # a. end to end with wait --------------------------------------------------------
 wait_quiet
 echo "== a. POST /v1/workflows/{id}/run {\"input\":{\"n\":1},\"wait\":10}, 1 connection"
+echo "  (bench/post.lua sends BENCH_BODY='{\"input\":{\"n\":1},\"wait\":10}' to BENCH_PATH=/v1/workflows/\$WF_ID/run)"
 BENCH_BODY='{"input":{"n":1},"wait":10}' run_wrk wait -t1 -c1 -d"$DURATION" --timeout 15s --latency -s "$here/post.lua" "$BASE"
 read -r W_RPS W_P50 W_P99 W_NON2XX W_ERR < <(wrk_summary "$TMP/wait.txt")
 W_STATUSES="$(sed -n 's/^statuses: //p' "$TMP/wait.txt")"
@@ -110,6 +111,7 @@ echo
 # b. run start without wait ----------------------------------------------------------
 wait_quiet
 echo "== b. POST /v1/workflows/{id}/run {\"input\":{\"n\":1}} (no wait), 1 connection"
+echo "  (bench/post.lua sends BENCH_BODY='{\"input\":{\"n\":1}}' to BENCH_PATH=/v1/workflows/\$WF_ID/run)"
 BENCH_BODY='{"input":{"n":1}}' run_wrk start -t1 -c1 -d"$DURATION" --timeout 15s --latency -s "$here/post.lua" "$BASE"
 read -r B_RPS B_P50 B_P99 B_NON2XX B_ERR < <(wrk_summary "$TMP/start.txt")
 B_STATUSES="$(sed -n 's/^statuses: //p' "$TMP/start.txt")"
@@ -148,11 +150,13 @@ for conc in $CONCURRENCIES; do
   } >"$TMP/queue.curl"
   wait_quiet
   echo "== c. $RUNS runs queued at once, FAOS_RUN_CONCURRENCY=$conc (fresh server and database)"
-  echo "  command: curl -s --parallel --parallel-max $QUEUE_CONNS -K queue.curl   ($RUNS x POST \$BASE/v1/workflows/\$WF_ID/run {\"input\":{\"n\":<i>}})"
+  echo "  command: curl -s --no-progress-meter --parallel --parallel-max $QUEUE_CONNS -K queue.curl   ($RUNS x POST \$BASE/v1/workflows/\$WF_ID/run {\"input\":{\"n\":<i>}})"
+  busy_start
   T0_MS=$(( $(now_us) / 1000 ))
   timeout 300 curl -s --no-progress-meter --parallel --parallel-max "$QUEUE_CONNS" -K "$TMP/queue.curl" >"$TMP/queue$conc.txt" || true
   TQ_MS=$(( $(now_us) / 1000 ))
   wait_drained 300
+  busy_stop
   read -r C_TOTAL C_OK C_OPEN C_FIRST_CREATED C_FIRST_STARTED C_LAST_MS <<<"$STATE"
   # Runs that finished after the last POST had been answered, and how fast.
   D_RUNS="$(jq -rs "$JQ_MS"' map(.finished_at | ms) | map(select(. != null and . > '"$TQ_MS"')) | length' "$TMP/runs.jsonl")"

@@ -1,11 +1,13 @@
 //! Idempotency keys (CONTRACT §6): a `POST` with `Idempotency-Key` (1–255
 //! characters) has its first response — status and body, errors included —
 //! stored for 24 hours per API key and replayed, with `Idempotent-Replayed:
-//! true`, for the same method, path and body. The same key with a different
-//! request is `422 idempotency_key_reused`; while the first request is still
-//! running, `409 conflict`. Not stored: responses to unauthenticated
-//! requests, rate-limited ones, and streams (`text/event-stream`), whose key
-//! is freed again.
+//! true`, for the same method, path and body; the replayed body's
+//! `meta.request_id` is the new request's, like its `X-Request-Id`. The same
+//! key with a different request is `422 idempotency_key_reused`; while the
+//! first request is still running, `409 conflict`. Not stored, and the key
+//! freed again: answers that say "try again" (401, 409, 429), and streams
+//! (`text/event-stream`), which cannot be replayed — resume those with
+//! their stream endpoint instead.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -97,6 +99,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         }
         .into_response(),
         Ok(IdempotencyState::Done(status, content_type, body)) => {
+            let body = with_current_request_id(body);
             let mut response =
                 (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
             if let Some(value) = content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -120,10 +123,11 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             let streaming = content_type
                 .as_deref()
                 .is_some_and(|c| c.starts_with("text/event-stream"));
-            if streaming
-                || status == StatusCode::UNAUTHORIZED
-                || status == StatusCode::TOO_MANY_REQUESTS
-            {
+            let transient = matches!(
+                status,
+                StatusCode::UNAUTHORIZED | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS
+            );
+            if streaming || transient {
                 if let Err(err) = state.store.release_idempotent(&principal, &key).await {
                     tracing::warn!(error = %err, "could not free an idempotency key");
                 }
@@ -154,5 +158,17 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             }
             Response::from_parts(parts, Body::from(body))
         }
+    }
+}
+
+/// A stored JSON body with `meta.request_id` set to this request's id.
+fn with_current_request_id(body: Vec<u8>) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(mut value) if value["meta"]["request_id"].is_string() => {
+            value["meta"]["request_id"] =
+                serde_json::Value::String(crate::api::context::request_id());
+            serde_json::to_vec(&value).unwrap_or(body)
+        }
+        _ => body,
     }
 }

@@ -36,7 +36,44 @@ pub struct ApiDoc;
 /// The whole document: the router's paths plus the common parts.
 pub fn document() -> Document {
     let (_, document) = crate::api::routes().split_for_parts();
-    with_error_responses(document)
+    with_object_names(with_error_responses(document))
+}
+
+/// The `object` field of each resource, which serde adds (`#[serde(tag =
+/// "object")]`) and utoipa does not see.
+const OBJECT_NAMES: &[(&str, &str)] = &[
+    ("Agent", "agent"),
+    ("Message", "message"),
+    ("Template", "template"),
+    ("ModelInfo", "model"),
+    ("AnswerView", "answer"),
+    ("AgentUsage", "usage"),
+    ("Workflow", "workflow"),
+    ("Run", "run"),
+    ("Event", "event"),
+    ("Endpoint", "webhook"),
+    ("Delivery", "delivery"),
+    ("ApiKey", "api_key"),
+];
+
+fn with_object_names(mut document: Document) -> Document {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let Some(components) = document.components.as_mut() else {
+        return document;
+    };
+    for (name, object) in OBJECT_NAMES {
+        if let Some(RefOr::T(Schema::Object(schema))) = components.schemas.get_mut(*name) {
+            let property = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([*object]))
+                .build();
+            schema
+                .properties
+                .insert("object".into(), RefOr::T(Schema::Object(property)));
+            schema.required.insert(0, "object".into());
+        }
+    }
+    document
 }
 
 struct CommonParts;

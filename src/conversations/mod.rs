@@ -199,6 +199,18 @@ impl Conversations {
         };
         let stream = request.stream;
         let agent = agents::get(self.store(), tenant, agent_id, "id").await?;
+        // A message that cannot fit the model's window even alone is refused
+        // before anything is stored.
+        let window = self.engine.models.catalog().context_window(&agent.model);
+        let alone = [crate::models::Turn::User {
+            content: request.content.clone(),
+        }];
+        context::fit(
+            &agent.instructions,
+            &tools::specs(&agent.tools),
+            &alone,
+            window,
+        )?;
         Ok((self.engine.start(tenant, agent, request).await?, stream))
     }
 

@@ -19,6 +19,8 @@ use crate::net::url_guard::UrlGuard;
 
 /// Most steps in one definition, nested ones included.
 pub const MAX_STEPS: usize = 200;
+/// Deepest nesting of containers (`branch`, `parallel`, `map`).
+pub const MAX_NESTING: usize = 8;
 /// Most attempts a retry policy may ask for.
 pub const MAX_ATTEMPTS: u32 = 10;
 /// Largest `map` concurrency.
@@ -104,6 +106,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether the step runs steps of its own (containers, sub-workflows),
+    /// which record their own ends.
+    pub fn has_nested_work(&self) -> bool {
+        matches!(
+            self,
+            Kind::Branch { .. } | Kind::Parallel { .. } | Kind::Map { .. } | Kind::Workflow { .. }
+        )
+    }
+
     /// The `type` name.
     pub fn name(&self) -> &'static str {
         match self {
@@ -407,6 +418,12 @@ impl Parser<'_> {
         fields: &mut Map<String, Value>,
         at: &str,
     ) -> Result<Kind> {
+        if self.ancestors.len() >= MAX_NESTING {
+            return Err(Error::invalid(
+                format!("{at}.type"),
+                format!("containers nest at most {MAX_NESTING} deep"),
+            ));
+        }
         let own = match kind {
             "branch" => {
                 let condition = required_string(fields, at, "if")?;

@@ -26,6 +26,8 @@ use crate::net::http_client::error_reason;
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Deepest nesting of `workflow` steps.
 pub const MAX_DEPTH: u32 = 8;
+/// How long a cancelled step's nested work may take to record its end.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 /// Why a run (or a step) did not succeed.
 #[derive(Debug, Clone)]
@@ -194,10 +196,23 @@ impl Workflows {
             record.status = StepStatus::Running;
             record.error = None;
             self.record(run, &record).await;
-            let work = self.kind(run, step, path, scope, &context, &mut record.input);
-            let outcome = tokio::select! {
-                _ = run.cancel.cancelled() => Err(Failure::Cancelled),
-                outcome = bounded(step.timeout, work) => outcome,
+            let outcome = {
+                let work = bounded(
+                    step.timeout,
+                    self.kind(run, step, path, scope, &context, &mut record.input),
+                );
+                tokio::pin!(work);
+                tokio::select! {
+                    outcome = &mut work => outcome,
+                    _ = run.cancel.cancelled() => {
+                        // Nested steps and sub-runs see the same cancel: give
+                        // them a moment to record it before this step stops.
+                        if step.kind.has_nested_work() {
+                            let _ = tokio::time::timeout(CANCEL_GRACE, &mut work).await;
+                        }
+                        Err(Failure::Cancelled)
+                    }
+                }
             };
             match outcome {
                 Ok(output) => {

@@ -248,10 +248,13 @@ impl Workflows {
             workflow.name = name.unwrap_or(workflow.name);
             workflow.description = description.unwrap_or(workflow.description);
             if definition_changed {
+                let before = workflow.definition();
                 workflow.input_schema = input_schema;
                 workflow.steps = steps;
                 workflow.output = output;
-                workflow.version += 1;
+                if workflow.definition() != before {
+                    workflow.version += 1;
+                }
             }
             workflow.updated_at = clock::now_ms().max(workflow.updated_at);
             Ok(workflow)

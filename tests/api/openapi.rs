@@ -30,6 +30,20 @@ async fn the_document_is_openapi_3_1_with_both_security_schemes() {
             "schema {schema}"
         );
     }
+    for (schema, object) in [
+        ("Agent", "agent"),
+        ("Message", "message"),
+        ("Event", "event"),
+        ("Run", "run"),
+        ("Endpoint", "webhook"),
+    ] {
+        let property = &spec["components"]["schemas"][schema]["properties"]["object"];
+        assert_eq!(
+            property["enum"],
+            json!([object]),
+            "{schema} documents its object field"
+        );
+    }
     let paths = spec["paths"].as_object().unwrap();
     for (path, methods) in [
         ("/v1/agents", vec!["get", "post"]),

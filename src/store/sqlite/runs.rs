@@ -184,6 +184,15 @@ impl RunStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = row {
+            // Steps a stopped container or a timeout left behind end with the run.
+            sqlx::query(
+                "UPDATE run_steps SET status = 'cancelled', error = 'still running when its run ended', finished_at = ?
+                 WHERE run_id = ? AND status = 'running'",
+            )
+            .bind(clock::now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             let mut run = run_from_row(&row)?.item;
             run.steps = steps_in(&mut tx, id).await?;
             record(
