@@ -717,3 +717,70 @@ async fn sub_runs_left_running_by_a_dead_process_are_abandoned_on_resume() {
             .contains("interrupted")
     );
 }
+
+#[tokio::test]
+async fn deep_nesting_is_refused_when_saved() {
+    let app = app().await;
+    let mut step = json!({"id": "leaf", "type": "transform", "value": 1});
+    for level in 0..9 {
+        step = json!({"id": format!("b{level}"), "type": "branch", "if": "{{ true }}", "then": [step]});
+    }
+    let (status, body) = send(
+        app.request(Method::POST, "/v1/workflows")
+            .json(&json!({"name": "Deep", "steps": [step]})),
+    )
+    .await;
+    let param = format!("steps[0]{}.type", ".then[0]".repeat(8));
+    assert_error(status, &body, 400, "invalid_request", Some(&param));
+}
+
+#[tokio::test]
+async fn cancelling_ends_nested_steps_and_sub_runs() {
+    let app = app().await;
+    let child = create(
+        &app,
+        json!({"name": "Child", "steps": [{"id": "w", "type": "wait", "seconds": 30}]}),
+    )
+    .await;
+    let parent = create(
+        &app,
+        json!({"name": "Parent", "steps": [
+            {"id": "both", "type": "parallel", "branches": [
+                [{"id": "sub", "type": "workflow", "workflow_id": child["id"]}],
+                [{"id": "m", "type": "map", "items": [1, 2, 3, 4], "concurrency": 2,
+                  "steps": [{"id": "w2", "type": "wait", "seconds": 30}]}]
+            ]}
+        ]}),
+    )
+    .await;
+    let (_, started) = send(
+        app.request(
+            Method::POST,
+            &format!("/v1/workflows/{}/run", parent["id"].as_str().unwrap()),
+        )
+        .json(&json!({"wait": 0.5})),
+    )
+    .await;
+    let id = started["data"]["id"].as_str().unwrap();
+    let (status, cancelled) =
+        send(app.request(Method::POST, &format!("/v1/runs/{id}/cancel"))).await;
+    assert_eq!(status, 200);
+    let run = &cancelled["data"];
+    assert_eq!(run["status"], "cancelled");
+    let running: Vec<&Value> = run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "running")
+        .collect();
+    assert!(running.is_empty(), "no step stays running: {running:?}");
+    let (_, children) = send(app.request(
+        Method::GET,
+        &format!("/v1/workflows/{}/runs", child["id"].as_str().unwrap()),
+    ))
+    .await;
+    assert_eq!(
+        children["data"][0]["status"], "cancelled",
+        "the sub-run was stopped too"
+    );
+}
