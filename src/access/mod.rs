@@ -93,6 +93,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Whether the credentials carry `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.require(permission).is_ok()
+    }
+
     /// `Ok` when the credentials carry `permission`, else `403
     /// permission_denied` naming the missing scope.
     pub fn require(&self, permission: Permission) -> crate::error::Result<()> {

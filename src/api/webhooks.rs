@@ -22,6 +22,16 @@ fn list_name(caller: &Caller, what: &str) -> String {
     )
 }
 
+/// The scope needed to read an event's `data`, by its type.
+fn read_permission(kind: &str) -> Permission {
+    match kind.split('.').next() {
+        Some("agent") => Permission::AgentsRead,
+        Some("message") => Permission::MessagesRead,
+        Some("workflow") => Permission::WorkflowsRead,
+        _ => Permission::WebhooksRead,
+    }
+}
+
 fn accepted<T: serde::Serialize>(data: T) -> Response {
     let mut response = Reply::ok(data).into_response();
     *response.status_mut() = StatusCode::ACCEPTED;
@@ -219,7 +229,10 @@ pub struct EventFilter {
     pub kind: Option<String>,
 }
 
-/// List events, newest first by default (kept 30 days).
+/// List events, newest first by default (kept 30 days). A restricted key
+/// sees only events about resources its scopes let it read (`agent.*` needs
+/// `agents:read`, `message.*` `messages:read`, `workflow.*`
+/// `workflows:read`).
 #[utoipa::path(
     get, path = "/v1/events", tag = "Webhooks", operation_id = "listEvents",
     params(EventFilter, PageParams),
@@ -243,7 +256,12 @@ pub async fn list_events(
         .webhooks
         .events(&caller.tenant, filter.kind.as_deref(), request)
         .await?;
-    Ok(state.cursors.page(&list, request, limit, rows))
+    let mut page = state.cursors.page(&list, request, limit, rows);
+    // A restricted key sees only events about what it may read (the page
+    // may then be shorter; its cursor still continues where it stopped).
+    page.data
+        .retain(|event| caller.may(read_permission(&event.kind)));
+    Ok(page)
 }
 
 /// Get an event.
@@ -259,5 +277,7 @@ pub async fn get_event(
     PathParams(id): PathParams<String>,
 ) -> Result<Reply<Event>> {
     caller.require(Permission::WebhooksRead)?;
-    Ok(Reply::ok(state.webhooks.event(&caller.tenant, &id).await?))
+    let event = state.webhooks.event(&caller.tenant, &id).await?;
+    caller.require(read_permission(&event.kind))?;
+    Ok(Reply::ok(event))
 }

@@ -122,7 +122,9 @@ pub async fn delete_workflow(
 ///
 /// Answers `202` with the queued run; with `wait`, `200` with the finished
 /// run if it ends within that many seconds (else `202` with the run as it
-/// is). The input is checked against the workflow's `input_schema`.
+/// is). The input is checked against the workflow's `input_schema`. A
+/// restricted key also needs `messages:write` when the workflow has `agent`
+/// steps.
 #[utoipa::path(
     post, path = "/v1/workflows/{id}/run", tag = "Workflows", operation_id = "runWorkflow",
     params(("id" = String, Path, description = "The workflow's id, `wf_…`.")),
@@ -140,6 +142,9 @@ pub async fn run_workflow(
     JsonBody(input): JsonBody<StartRun>,
 ) -> Result<Response> {
     caller.require(Permission::WorkflowsWrite)?;
+    if caller.scopes.is_some() && state.workflows.uses_agents(&caller.tenant, &id).await? {
+        caller.require(Permission::MessagesWrite)?;
+    }
     let (run, ended) = state.workflows.start(&caller.tenant, &id, input).await?;
     let status = if ended {
         StatusCode::OK

@@ -105,6 +105,19 @@ pub enum Kind {
     },
 }
 
+/// Whether any step, nested ones included, talks to an agent.
+pub fn uses_agents(steps: &[Step]) -> bool {
+    steps.iter().any(|step| match &step.kind {
+        Kind::Agent { .. } => true,
+        Kind::Branch {
+            then, otherwise, ..
+        } => uses_agents(then) || uses_agents(otherwise),
+        Kind::Parallel { branches } => branches.iter().any(|b| uses_agents(b)),
+        Kind::Map { steps, .. } => uses_agents(steps),
+        _ => false,
+    })
+}
+
 impl Kind {
     /// Whether the step runs steps of its own (containers, sub-workflows),
     /// which record their own ends.

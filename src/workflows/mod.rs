@@ -323,6 +323,15 @@ impl Workflows {
         }
     }
 
+    /// Whether the workflow's current version has `agent` steps (running it
+    /// then also needs `messages:write`: it talks in agents' conversations).
+    pub async fn uses_agents(&self, tenant: &Tenant, id: &str) -> Result<bool> {
+        let workflow = self.get(tenant, id).await?;
+        Ok(definition::uses_agents(
+            &self.parse(&workflow.definition())?.steps,
+        ))
+    }
+
     /// A run with its steps, or `404` (`param: id`).
     pub async fn run(&self, tenant: &Tenant, id: &str) -> Result<Run> {
         self.store
@@ -375,27 +384,6 @@ impl crate::conversations::tools::WorkflowTools for Workflows {
         workflow_id: &str,
         input: Value,
     ) -> std::result::Result<Value, String> {
-        let request = StartRun {
-            input: Some(input),
-            wait: None,
-        };
-        let (run, _) = self
-            .start(tenant, workflow_id, request)
-            .await
-            .map_err(|e| e.public_message())?;
-        // The tool's own timeout bounds this wait.
-        let run = self
-            .wait_for(tenant, &run.id, Duration::from_secs(86_400))
-            .await
-            .map_err(|e| e.public_message())?;
-        match (run.status, run.output) {
-            (RunStatus::Succeeded, output) => Ok(output.unwrap_or(Value::Null)),
-            (status, _) => Err(format!(
-                "The run {} of {workflow_id} ended {}: {}",
-                run.id,
-                status.as_str(),
-                run.error.unwrap_or_default()
-            )),
-        }
+        self.run_for_tool(tenant, workflow_id, input).await
     }
 }

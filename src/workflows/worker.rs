@@ -343,7 +343,32 @@ impl Workflows {
                 "workflows nest deeper than {MAX_DEPTH}"
             )));
         }
-        let tenant = &parent.tenant;
+        let inline = Inline {
+            parent_run_id: Some(parent.run_id.clone()),
+            cancel: parent.cancel.child_token(),
+            depth: parent.depth + 1,
+        };
+        let (run_id, outcome) = self
+            .run_inline(&parent.tenant, workflow_id, input, inline)
+            .await?;
+        outcome.map_err(|failure| match failure {
+            Failure::Cancelled => Failure::Cancelled,
+            Failure::Failed(reason) => {
+                Failure::Failed(format!("the sub-run {run_id} failed: {reason}"))
+            }
+        })
+    }
+
+    /// Runs the current version of a workflow in the calling task (not in a
+    /// worker slot, so callers that wait for it cannot starve the worker),
+    /// as a run owned by this process. Returns the run's id and outcome.
+    async fn run_inline(
+        &self,
+        tenant: &Tenant,
+        workflow_id: &str,
+        input: Value,
+        inline: Inline,
+    ) -> std::result::Result<(String, std::result::Result<Value, Failure>), Failure> {
         let workflow = self
             .store
             .get_workflow(tenant, workflow_id)
@@ -353,11 +378,11 @@ impl Workflows {
         super::check_input(workflow.input_schema.as_ref(), &input)
             .map_err(|e| Failure::Failed(e.public_message()))?;
         let now = clock::now_ms();
-        let child = Run {
+        let run = Run {
             id: new_id(IdKind::Run),
             workflow_id: workflow.id.clone(),
             workflow_version: workflow.version,
-            parent_run_id: Some(parent.run_id.clone()),
+            parent_run_id: inline.parent_run_id,
             status: RunStatus::Running,
             input,
             output: None,
@@ -369,22 +394,43 @@ impl Workflows {
         };
         let lease_until = now + self.settings.lease.as_millis() as i64;
         self.store
-            .insert_run(tenant, &child, Some((&self.owner, lease_until)))
+            .insert_run(tenant, &run, Some((&self.owner, lease_until)))
             .await
             .map_err(|e| Failure::Failed(e.public_message()))?;
-        let outcome = Box::pin(self.execute_run(
-            tenant,
-            &child,
-            parent.cancel.child_token(),
-            parent.depth + 1,
-        ))
-        .await;
-        self.finish(tenant, &child.id, outcome.clone()).await;
-        outcome.map_err(|failure| match failure {
-            Failure::Cancelled => Failure::Cancelled,
-            Failure::Failed(reason) => {
-                Failure::Failed(format!("the sub-run {} failed: {reason}", child.id))
-            }
-        })
+        let outcome = Box::pin(self.execute_run(tenant, &run, inline.cancel, inline.depth)).await;
+        self.finish(tenant, &run.id, outcome.clone()).await;
+        Ok((run.id, outcome))
     }
+
+    /// Runs a workflow for an agent's `workflow` tool, in the calling task.
+    pub(super) async fn run_for_tool(
+        &self,
+        tenant: &Tenant,
+        workflow_id: &str,
+        input: Value,
+    ) -> std::result::Result<Value, String> {
+        let inline = Inline {
+            parent_run_id: None,
+            cancel: CancellationToken::new(),
+            depth: 0,
+        };
+        match self.run_inline(tenant, workflow_id, input, inline).await {
+            Ok((_, Ok(output))) => Ok(output),
+            Ok((run_id, Err(Failure::Cancelled))) => {
+                Err(format!("The run {run_id} of {workflow_id} was cancelled."))
+            }
+            Ok((run_id, Err(Failure::Failed(reason)))) => Err(format!(
+                "The run {run_id} of {workflow_id} failed: {reason}"
+            )),
+            Err(Failure::Failed(reason)) => Err(reason),
+            Err(Failure::Cancelled) => Err("The run was cancelled.".into()),
+        }
+    }
+}
+
+/// Where an inline run hangs: its parent run, cancel token and depth.
+struct Inline {
+    parent_run_id: Option<String>,
+    cancel: CancellationToken,
+    depth: u32,
 }

@@ -230,3 +230,57 @@ async fn the_scope_matrix_covers_every_operation() {
     }
     assert!(checked >= 30, "{checked} operations checked");
 }
+
+#[tokio::test]
+async fn scopes_cannot_be_widened_through_workflows_or_events() {
+    let app = spawn_app().await;
+    let agent = app.agent_id("Private").await;
+    send(
+        app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))
+            .json(&json!({"content": "my secret is hunter2", "conversation_id": "private"})),
+    )
+    .await;
+    let (_, workflow) = send(app.request(Method::POST, "/v1/workflows").json(&json!({"name": "Snoop", "steps": [
+        {"id": "ask", "type": "agent", "agent_id": agent, "conversation_id": "private", "message": "what did I say"}
+    ]}))).await;
+    let id = workflow["data"]["id"].as_str().unwrap();
+    let workflows_only = restricted(&app, &["workflows:read", "workflows:write"]).await;
+    let (status, body) = send(
+        app.request_as(
+            &workflows_only,
+            Method::POST,
+            &format!("/v1/workflows/{id}/run"),
+        )
+        .json(&json!({"wait": 5})),
+    )
+    .await;
+    assert_error(status, &body, 403, "permission_denied", None);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("messages:write")
+    );
+
+    let webhooks_only = restricted(&app, &["webhooks:read"]).await;
+    let (status, page) =
+        send(app.request_as(&webhooks_only, Method::GET, "/v1/events?limit=100")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e["type"].as_str().unwrap().starts_with("message.")),
+        "{page}"
+    );
+    let (_, all) = send(app.request(Method::GET, "/v1/events?type=message.created")).await;
+    let message_event = all["data"][0]["id"].as_str().unwrap();
+    let (status, body) = send(app.request_as(
+        &webhooks_only,
+        Method::GET,
+        &format!("/v1/events/{message_event}"),
+    ))
+    .await;
+    assert_error(status, &body, 403, "permission_denied", None);
+}
