@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::access::keys;
@@ -195,6 +196,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ))?;
     }
     let local = listener.local_addr()?;
+    // No Nagle delay: small writes (stream events) go out at once.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     state.start_background();
     tracing::info!(addr = %local, database = %redact_url(&config.database_url), "FAOS is listening on http://{local}");
     axum::serve(listener, crate::api::router(state))
