@@ -28,7 +28,8 @@ trap 'kill "$RECEIVER_PID" 2>/dev/null || true; bench_cleanup' EXIT
 sleep 0.3
 
 wait_quiet
-FAOS_OUTBOUND_ALLOW=127.0.0.1 start_server "$TMP/server"
+export FAOS_OUTBOUND_ALLOW=127.0.0.1
+start_server "$TMP/server"
 use_server_key
 for _ in $(seq 1 "$ENDPOINTS"); do
   api POST /v1/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/hook\",\"events\":[\"agent.created\"]}" >/dev/null
