@@ -148,6 +148,13 @@ impl WebhookStore for SqliteStore {
 
     async fn fan_out(&self, limit: u32, matches: EventMatcher) -> Result<u32> {
         let now = clock::now_ms();
+        // A read first: most wake-ups find nothing, and need no write lock.
+        let pending = sqlx::query("SELECT 1 FROM events WHERE dispatched = 0 LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if pending.is_none() {
+            return Ok(0);
+        }
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let events =
             sqlx::query("SELECT * FROM events WHERE dispatched = 0 ORDER BY position LIMIT ?")
@@ -233,6 +240,18 @@ impl WebhookStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ClaimedDelivery>> {
         let now = clock::now_ms();
+        // A read first: most loops find nothing due, and need no write lock.
+        let due = sqlx::query(
+            "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+             AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let claimed = sqlx::query(
             "UPDATE deliveries SET lease_owner = ?, lease_until = ?
              WHERE id IN (SELECT id FROM deliveries
