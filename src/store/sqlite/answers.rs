@@ -6,11 +6,11 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::messages::insert_message;
-use super::{SqliteStore, tenant_args};
+use super::{SqliteStore, corrupt, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::conversations::Message;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{AnswerRecord, AnswerStatus, AnswerStore, StoredEvent};
 
 const COLUMNS: &str = "id, agent_id, conversation_id, status, cancel_requested, created_at";
@@ -231,11 +231,7 @@ fn answer_from_row(row: &SqliteRow) -> Result<AnswerRecord> {
         id: row.try_get("id")?,
         agent_id: row.try_get("agent_id")?,
         conversation_id: row.try_get("conversation_id")?,
-        status: AnswerStatus::parse(&status).ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!(
-                "bad answer status '{status}' in the database"
-            ))
-        })?,
+        status: AnswerStatus::parse(&status).ok_or_else(|| corrupt("answer status", &status))?,
         cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
         created_at: row.try_get("created_at")?,
     })

@@ -97,10 +97,15 @@ impl SqliteStore {
     }
 }
 
+/// The error for a stored value the code does not know (a damaged or
+/// newer database).
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::Internal(anyhow::anyhow!("bad {what} '{value}' in the database"))
+}
+
 fn mode_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Mode> {
     let mode: String = row.try_get("mode")?;
-    Mode::parse(&mode)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("bad mode '{mode}' in the database")))
+    Mode::parse(&mode).ok_or_else(|| corrupt("mode", &mode))
 }
 
 fn tenant_args(tenant: &Tenant) -> (&str, &str) {

@@ -7,10 +7,10 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, keyset, mode_from_row, tenant_args};
+use super::{SqliteStore, corrupt, keyset, mode_from_row, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{ClaimedRun, Keyed, PageRequest, RunStore};
 use crate::workflows::{Run, RunStatus, StepRun, StepStatus};
 
@@ -316,8 +316,7 @@ async fn steps_in(tx: &mut sqlx::SqliteConnection, run_id: &str) -> Result<Vec<S
 }
 
 fn status_from(text: &str) -> Result<RunStatus> {
-    RunStatus::parse(text)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("bad run status '{text}' in the database")))
+    RunStatus::parse(text).ok_or_else(|| corrupt("run status", text))
 }
 
 fn json_column(row: &SqliteRow, name: &str) -> Result<Option<Value>> {
@@ -351,11 +350,7 @@ fn step_from_row(row: &SqliteRow) -> Result<StepRun> {
         path: row.try_get("path")?,
         id: row.try_get("step_id")?,
         kind: row.try_get("type")?,
-        status: StepStatus::parse(&status).ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!(
-                "bad step status '{status}' in the database"
-            ))
-        })?,
+        status: StepStatus::parse(&status).ok_or_else(|| corrupt("step status", &status))?,
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         input: json_column(row, "input")?,
         output: json_column(row, "output")?,

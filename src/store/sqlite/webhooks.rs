@@ -10,10 +10,10 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::events::record;
-use super::{SqliteStore, keyset, mode_from_row, tenant_args};
+use super::{SqliteStore, corrupt, keyset, mode_from_row, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{IdKind, new_id};
 use crate::store::{EventMatcher, Keyed, PageRequest, WebhookStore};
 use crate::webhooks::{
@@ -494,11 +494,8 @@ fn delivery_from_row(row: &SqliteRow, prefix: &str) -> Result<Delivery> {
         webhook_id: row.try_get("endpoint_id")?,
         event_id: row.try_get("event_id")?,
         event_type: row.try_get("event_type")?,
-        status: DeliveryStatus::parse(&status).ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!(
-                "bad delivery status '{status}' in the database"
-            ))
-        })?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| corrupt("delivery status", &status))?,
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         next_attempt_at: row.try_get("next_attempt_at")?,
         response_status: row
