@@ -10,6 +10,8 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::access::keys;
+use crate::access::limiter::Limiter;
+use crate::access::rate_limits::Windows;
 use crate::access::{Mode, Tenant};
 use crate::api::auth::{KeyCache, key_cache};
 use crate::api::pagination::CursorCodec;
@@ -42,6 +44,10 @@ pub struct Services {
     pub keys: KeyCache,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Rate limits (CONTRACT §5).
+    pub limiter: Limiter,
+    /// Seconds an OAuth access token is valid.
+    pub oauth_token_ttl_seconds: u64,
 }
 
 /// Cheap-to-clone handle on [`Services`], the axum state.
@@ -64,6 +70,7 @@ impl AppState {
         let guard = Arc::new(
             UrlGuard::from_allow_list(&config.outbound_allow).map_err(anyhow::Error::msg)?,
         );
+        let windows = rate_limit_windows(config)?;
         let store = store::open(&config.database_url)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -104,6 +111,9 @@ impl AppState {
             dispatch,
         );
         conversations.connect_workflows(workflows.clone());
+        let limiter = Limiter::new(windows, config.redis_url.as_deref())
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(AppState(Arc::new(Services {
             store,
             models,
@@ -116,8 +126,29 @@ impl AppState {
             cursors: CursorCodec::new(&secret),
             keys: key_cache(),
             max_body_bytes: config.max_body_bytes,
+            limiter,
+            oauth_token_ttl_seconds: config.oauth_token_ttl_seconds.max(1),
         })))
     }
+}
+
+/// The rate-limit window lengths of `config`.
+///
+/// Errors: a length that is not a positive number of seconds.
+fn rate_limit_windows(config: &Config) -> anyhow::Result<Windows> {
+    let seconds = |name: &str, value: f64| {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| d.as_millis() >= 1)
+            .ok_or_else(|| anyhow::anyhow!("{name} must be a positive number of seconds"))
+    };
+    Ok(Windows {
+        minute: seconds(
+            "rate_limit_minute_seconds",
+            config.rate_limit_minute_seconds,
+        )?,
+        day: seconds("rate_limit_day_seconds", config.rate_limit_day_seconds)?,
+    })
 }
 
 impl AppState {
@@ -138,7 +169,7 @@ pub struct CreatedKey {
 
 /// Makes an unrestricted secret key record for `tenant` (not yet stored).
 pub fn new_key(tenant: &Tenant, name: Option<String>) -> CreatedKey {
-    let made = keys::generate(tenant.mode, false);
+    let made = keys::generate(keys::SecretKind::SecretKey, tenant.mode);
     CreatedKey {
         secret: made.secret,
         record: ApiKeyRecord {
@@ -152,6 +183,7 @@ pub fn new_key(tenant: &Tenant, name: Option<String>) -> CreatedKey {
             created_at: clock::now_ms(),
             expires_at: None,
             revoked_at: None,
+            client_id: None,
         },
     }
 }
@@ -224,36 +256,33 @@ pub fn print_stdout(text: &str) -> anyhow::Result<()> {
 const ANSWER_RETENTION: Duration = Duration::from_secs(48 * 3600);
 
 /// Deletes, hourly, finished answers (and their stream events) past their
-/// retention, and events older than `event_retention`.
+/// retention, idempotency keys past theirs, expired OAuth access tokens,
+/// and events older than `event_retention`.
 async fn prune(store: Arc<dyn Store>, event_retention: Duration) {
+    fn report(what: &str, result: crate::error::Result<u64>) {
+        match result {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned {what}"),
+            Err(err) => tracing::warn!(error = %err, "could not prune {what}"),
+        }
+    }
     let mut hourly = tokio::time::interval(Duration::from_secs(3600));
     loop {
         hourly.tick().await;
         let now = clock::now_ms();
-        match store
-            .prune_answers(now - ANSWER_RETENTION.as_millis() as i64)
-            .await
-        {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned old answers and their stream events"),
-            Err(err) => tracing::warn!(error = %err, "could not prune old answers"),
-        }
-        match store
-            .prune_idempotent(now - crate::api::idempotency::RETENTION_MS)
-            .await
-        {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned old idempotency keys"),
-            Err(err) => tracing::warn!(error = %err, "could not prune old idempotency keys"),
-        }
-        match store
-            .prune_events(now - event_retention.as_millis() as i64)
-            .await
-        {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned old events"),
-            Err(err) => tracing::warn!(error = %err, "could not prune old events"),
-        }
+        let answers_before = now - ANSWER_RETENTION.as_millis() as i64;
+        report(
+            "old answers and their stream events",
+            store.prune_answers(answers_before).await,
+        );
+        let keys_before = now - crate::api::idempotency::RETENTION_MS;
+        report(
+            "old idempotency keys",
+            store.prune_idempotent(keys_before).await,
+        );
+        report("expired access tokens", store.prune_tokens(now).await);
+        let events_before = now - event_retention.as_millis() as i64;
+        report("old events", store.prune_events(events_before).await);
     }
 }
 

@@ -81,6 +81,18 @@ pub struct Config {
     pub outbound_allow: String,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Redis for the rate-limit counters (`redis://host:port`); when unset
+    /// they live in the database. Never logged.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub redis_url: Option<String>,
+    /// Length of the "per minute" rate-limit window, in seconds. Only tests
+    /// change it.
+    pub rate_limit_minute_seconds: f64,
+    /// Length of the "per day" rate-limit window, in seconds. Only tests
+    /// change it.
+    pub rate_limit_day_seconds: f64,
+    /// Seconds an OAuth access token is valid.
+    pub oauth_token_ttl_seconds: u64,
     /// `tracing` filter, e.g. `info` or `faos=debug`.
     #[serde(deserialize_with = "text")]
     pub log: String,
@@ -117,6 +129,10 @@ impl Default for Config {
             model_context_windows: String::new(),
             outbound_allow: String::new(),
             max_body_bytes: 1024 * 1024,
+            redis_url: None,
+            rate_limit_minute_seconds: 60.0,
+            rate_limit_day_seconds: 86_400.0,
+            oauth_token_ttl_seconds: 3600,
             log: "info".into(),
             log_format: "text".into(),
         }

@@ -46,6 +46,10 @@ pub enum Error {
     /// 413 `payload_too_large`: the body exceeds the limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 429 `rate_limit_exceeded`: the organization's plan allows no more
+    /// requests in this window (the middleware adds `Retry-After`).
+    #[error("{0}")]
+    RateLimited(String),
     /// 502 `model_error`: the model provider failed or timed out.
     #[error("{0}")]
     Model(String),
@@ -94,6 +98,7 @@ impl Error {
             Error::Conflict { .. } => "conflict",
             Error::PayloadTooLarge(_) => "payload_too_large",
             Error::IdempotencyKeyReused(_) => "idempotency_key_reused",
+            Error::RateLimited(_) => "rate_limit_exceeded",
             Error::Model(_) => "model_error",
             Error::Unavailable(_) => "unavailable",
             Error::Internal(_) => "internal_error",
@@ -111,6 +116,7 @@ impl Error {
             Error::Conflict { .. } => 409,
             Error::PayloadTooLarge(_) => 413,
             Error::IdempotencyKeyReused(_) => 422,
+            Error::RateLimited(_) => 429,
             Error::Model(_) => 502,
             Error::Unavailable(_) => 503,
             Error::Internal(_) => 500,

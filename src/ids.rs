@@ -14,6 +14,8 @@ pub enum IdKind {
     Event,
     Endpoint,
     Delivery,
+    OAuthClient,
+    AccessToken,
 }
 
 impl IdKind {
@@ -29,6 +31,8 @@ impl IdKind {
             IdKind::Event => "evt_",
             IdKind::Endpoint => "whk_",
             IdKind::Delivery => "dlv_",
+            IdKind::OAuthClient => "cli_",
+            IdKind::AccessToken => "tok_",
         }
     }
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Caller, Mode, SCOPES, keys};
+use super::{Caller, Mode, checked_scopes, keys};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{IdKind, new_id};
@@ -70,44 +70,14 @@ pub struct CreateApiKey {
     pub expires_at: Option<String>,
 }
 
-/// `403` unless the caller uses a secret key.
-fn require_secret_key(caller: &Caller) -> Result<()> {
-    if caller.scopes.is_some() {
-        return Err(Error::PermissionDenied(
-            "Only secret keys (sk_…) can manage API keys; this key is restricted.".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Creates a restricted key for the caller's organization and mode; the
 /// answer holds its secret, once.
 ///
 /// Errors: `403` for a restricted caller; `400` naming `scopes`,
 /// `scopes[i]`, `name` or `expires_at`.
 pub async fn create(store: &dyn Store, caller: &Caller, input: CreateApiKey) -> Result<ApiKey> {
-    require_secret_key(caller)?;
-    let scopes = input
-        .scopes
-        .ok_or_else(|| Error::invalid("scopes", "The 'scopes' field is required"))?;
-    if scopes.is_empty() {
-        return Err(Error::invalid(
-            "scopes",
-            "a restricted key needs at least one scope",
-        ));
-    }
-    let mut checked: Vec<String> = Vec::new();
-    for (index, scope) in scopes.into_iter().enumerate() {
-        if !SCOPES.contains(&scope.as_str()) {
-            return Err(Error::invalid(
-                format!("scopes[{index}]"),
-                format!("unknown scope '{scope}'; known: {}", SCOPES.join(", ")),
-            ));
-        }
-        if !checked.contains(&scope) {
-            checked.push(scope);
-        }
-    }
+    caller.require_secret_key("manage API keys")?;
+    let checked = checked_scopes(input.scopes)?;
     if let Some(name) = &input.name
         && (name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control))
     {
@@ -132,7 +102,7 @@ pub async fn create(store: &dyn Store, caller: &Caller, input: CreateApiKey) -> 
                 })
         })
         .transpose()?;
-    let made = keys::generate(caller.tenant.mode, true);
+    let made = keys::generate(keys::SecretKind::RestrictedKey, caller.tenant.mode);
     let record = ApiKeyRecord {
         id: new_id(IdKind::ApiKey),
         org_id: caller.tenant.org_id.clone(),
@@ -144,6 +114,7 @@ pub async fn create(store: &dyn Store, caller: &Caller, input: CreateApiKey) -> 
         created_at: now,
         expires_at,
         revoked_at: None,
+        client_id: None,
     };
     store.insert_api_key(&record).await?;
     Ok(ApiKey {
@@ -158,7 +129,7 @@ pub async fn list(
     caller: &Caller,
     page: PageRequest,
 ) -> Result<Vec<Keyed<ApiKey>>> {
-    require_secret_key(caller)?;
+    caller.require_secret_key("manage API keys")?;
     let rows = store.list_api_keys(&caller.tenant, page).await?;
     Ok(rows
         .into_iter()
@@ -172,7 +143,7 @@ pub async fn list(
 /// Revokes a key; it stops working at once in this process and within the
 /// key cache's lifetime (5 s) in others.
 pub async fn revoke(store: &dyn Store, caller: &Caller, id: &str) -> Result<ApiKey> {
-    require_secret_key(caller)?;
+    caller.require_secret_key("manage API keys")?;
     store
         .revoke_api_key(&caller.tenant, id)
         .await?

@@ -1,8 +1,9 @@
 //! API keys: secret keys `sk_live_…` / `sk_test_…` (every scope) and
 //! restricted keys `rk_live_…` / `rk_test_…` (the scopes they were made
-//! with), followed by 40 random alphanumerics (≈238 bits). Only the SHA-256 of a key is stored; a key is
-//! shown once, when it is made. Verification compares digests in constant
-//! time.
+//! with); OAuth access tokens `at_…` and client secrets `cs_…` are made the
+//! same way. Each is a prefix and 40 random alphanumerics (≈238 bits).
+//! Only the SHA-256 of a secret is stored; it is shown once, when made.
+//! Verification compares digests in constant time.
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -24,10 +25,33 @@ pub struct NewSecret {
     pub redacted: String,
 }
 
-/// Makes a new key for `mode`: a secret key (`sk_`), or a restricted one
-/// (`rk_`).
-pub fn generate(mode: Mode, restricted: bool) -> NewSecret {
-    let kind = if restricted { "rk" } else { "sk" };
+/// What a secret is for; each kind has its own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// `sk_`: an unrestricted secret key.
+    SecretKey,
+    /// `rk_`: a restricted key.
+    RestrictedKey,
+    /// `at_`: an OAuth access token (a short-lived restricted credential).
+    AccessToken,
+    /// `cs_`: an OAuth client secret; not a bearer credential.
+    ClientSecret,
+}
+
+impl SecretKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            SecretKind::SecretKey => "sk",
+            SecretKind::RestrictedKey => "rk",
+            SecretKind::AccessToken => "at",
+            SecretKind::ClientSecret => "cs",
+        }
+    }
+}
+
+/// Makes a new secret of `kind` for `mode`, e.g. `sk_live_…`.
+pub fn generate(kind: SecretKind, mode: Mode) -> NewSecret {
+    let kind = kind.prefix();
     let secret = format!(
         "{kind}_{}_{}",
         mode.as_str(),
@@ -52,11 +76,13 @@ pub fn digests_equal(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
-/// The mode a key's prefix claims, if it has a known prefix.
+/// The mode a bearer credential's prefix claims (`sk_`, `rk_` or `at_`),
+/// if it has one of those.
 pub fn mode_of(secret: &str) -> Option<Mode> {
     let rest = secret
         .strip_prefix("sk_")
-        .or_else(|| secret.strip_prefix("rk_"))?;
+        .or_else(|| secret.strip_prefix("rk_"))
+        .or_else(|| secret.strip_prefix("at_"))?;
     if rest.starts_with("live_") {
         Some(Mode::Live)
     } else if rest.starts_with("test_") {

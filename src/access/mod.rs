@@ -3,6 +3,9 @@
 
 pub mod api_keys;
 pub mod keys;
+pub mod limiter;
+pub mod oauth;
+pub mod rate_limits;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +56,34 @@ pub const SCOPES: &[&str] = &[
     "webhooks:write",
 ];
 
+/// Checks a list of scopes given in a request body: known and non-empty;
+/// duplicates dropped, order kept.
+///
+/// Errors: `400` naming `scopes` or `scopes[i]`.
+pub fn checked_scopes(scopes: Option<Vec<String>>) -> crate::error::Result<Vec<String>> {
+    let scopes = scopes
+        .ok_or_else(|| crate::error::Error::invalid("scopes", "The 'scopes' field is required"))?;
+    if scopes.is_empty() {
+        return Err(crate::error::Error::invalid(
+            "scopes",
+            "at least one scope is required",
+        ));
+    }
+    let mut checked: Vec<String> = Vec::new();
+    for (index, scope) in scopes.into_iter().enumerate() {
+        if !SCOPES.contains(&scope.as_str()) {
+            return Err(crate::error::Error::invalid(
+                format!("scopes[{index}]"),
+                format!("unknown scope '{scope}'; known: {}", SCOPES.join(", ")),
+            ));
+        }
+        if !checked.contains(&scope) {
+            checked.push(scope);
+        }
+    }
+    Ok(checked)
+}
+
 /// The permissions of the contract: `<resource>:read` and `<resource>:write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -86,13 +117,32 @@ impl Permission {
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub tenant: Tenant,
-    /// The `key_…` id of the API key used.
+    /// The `key_…` id of the API key (or access token) used.
     pub key_id: String,
     /// `None` means every scope (an unrestricted secret key).
     pub scopes: Option<Vec<String>>,
+    /// For an OAuth access token, the `cli_…` client it was issued to.
+    pub client_id: Option<String>,
 }
 
 impl Caller {
+    /// Who owns idempotency keys: the OAuth client for a token (its tokens
+    /// come and go), else the API key.
+    pub fn principal(&self) -> &str {
+        self.client_id.as_deref().unwrap_or(&self.key_id)
+    }
+
+    /// `403 permission_denied` unless the caller uses a secret key
+    /// (`sk_…`, every scope): `what` names what it wanted to do.
+    pub fn require_secret_key(&self, what: &str) -> crate::error::Result<()> {
+        if self.scopes.is_some() {
+            return Err(crate::error::Error::PermissionDenied(format!(
+                "Only secret keys (sk_…) can {what}; these credentials are restricted."
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether the credentials carry `permission`.
     pub fn may(&self, permission: Permission) -> bool {
         self.require(permission).is_ok()

@@ -1,6 +1,6 @@
 //! Idempotency keys (CONTRACT §6): a `POST` with `Idempotency-Key` (1–255
 //! characters) has its first response — status and body, errors included —
-//! stored for 24 hours per API key and replayed, with `Idempotent-Replayed:
+//! stored for 24 hours per API key (or OAuth client) and replayed, with `Idempotent-Replayed:
 //! true`, for the same method, path and body; the replayed body's
 //! `meta.request_id` is the new request's, like its `X-Request-Id`. The same
 //! key with a different request is `422 idempotency_key_reused`; while the
@@ -16,8 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::access::keys;
-use crate::api::auth::presented_secret;
+use crate::access::Caller;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::Error;
@@ -49,14 +48,10 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
         }
     };
     let (parts, body) = request.into_parts();
-    let Ok(secret) = presented_secret(&parts) else {
+    let Some(caller) = parts.extensions.get::<Caller>() else {
         return next.run(Request::from_parts(parts, body)).await;
     };
-    let principal: String = keys::hash(&secret)
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let principal = caller.principal().to_string();
     let bytes = match to_bytes(body, state.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {

@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod messages;
 pub mod middleware;
 pub mod models;
+pub mod oauth;
 pub mod openapi;
 pub mod pagination;
 pub mod templates;
@@ -33,6 +34,12 @@ use crate::app::AppState;
 /// Every documented route. The OpenAPI document is generated from this same
 /// table, so the served API and the spec cannot drift apart.
 pub fn routes() -> OpenApiRouter<AppState> {
+    authenticated_routes().merge(public_routes())
+}
+
+/// The routes that take an API key or access token: [`router`] puts them
+/// behind authentication, rate limiting and idempotency keys.
+fn authenticated_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(agents::list_agents, agents::create_agent))
         .routes(routes!(
@@ -73,6 +80,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::get_event))
         .routes(routes!(api_keys::list_api_keys, api_keys::create_api_key))
         .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(oauth::list_clients, oauth::create_client))
+        .routes(routes!(oauth::delete_client))
+}
+
+/// The routes without API credentials: probes, and the OAuth endpoints
+/// where clients authenticate themselves.
+fn public_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(oauth::token))
+        .routes(routes!(oauth::revoke))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }
@@ -80,15 +97,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The complete service: routes, `/v1/openapi.json`, the `/docs` reference
 /// page, the `404` fallback and the middleware stack.
 pub fn router(state: AppState) -> Router {
-    let (routes, _) = routes().split_for_parts();
+    let (authenticated, _) = authenticated_routes().split_for_parts();
+    let (public, _) = public_routes().split_for_parts();
     let docs = SwaggerUi::new("/docs").url("/v1/openapi.json", openapi::document());
     let limit = state.max_body_bytes;
-    let app = routes
-        .fallback(middleware::not_found)
-        .layer(axum::middleware::from_fn_with_state(
+    // The last layer added runs first: authentication (and rate limiting),
+    // then idempotency keys, which belong to the caller it found.
+    let authenticated = authenticated
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
         ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    let app = authenticated
+        .merge(public)
+        .fallback(middleware::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
         .merge(docs);

@@ -27,7 +27,7 @@ use crate::api::error::ErrorBody;
         (name = "Messages", description = "Conversations with agents."),
                 (name = "Workflows", description = "Workflows and their runs."),
                 (name = "Webhooks", description = "Webhook endpoints, deliveries and events."),
-        (name = "Access", description = "API keys. Only secret keys (`sk_…`) may manage them."),
+        (name = "Access", description = "API keys and OAuth 2.0 clients. Only secret keys (`sk_…`) may manage them."),
         (name = "Operations", description = "Health probes; no authentication."),
     )
 )]
@@ -54,6 +54,7 @@ const OBJECT_NAMES: &[(&str, &str)] = &[
     ("Endpoint", "webhook"),
     ("Delivery", "delivery"),
     ("ApiKey", "api_key"),
+    ("OAuthClient", "oauth_client"),
 ];
 
 fn with_object_names(mut document: Document) -> Document {
@@ -87,7 +88,7 @@ impl Modify for CommonParts {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A secret key (`sk_live_…`, `sk_test_…`: every scope) or a restricted key (`rk_live_…`, `rk_test_…`: its scopes). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write webhooks:read webhooks:write. Operations list the scope they need; those listing none need a secret key.",
+                        "A secret key (`sk_live_…`, `sk_test_…`: every scope), a restricted key (`rk_live_…`, `rk_test_…`: its scopes) or an OAuth access token (`at_live_…`, `at_test_…`: its scopes). Scopes: agents:read agents:write messages:read messages:write workflows:read workflows:write webhooks:read webhooks:write. Operations list the scope they need; those listing none need a secret key.",
                     ))
                     .build(),
             ),
@@ -143,7 +144,7 @@ fn add_errors(operation: &mut Operation, has_id: bool) {
         .is_some_and(|list| list.iter().any(|req| *req != Default::default()));
     let mut codes = vec!["500"];
     if authenticated {
-        codes.extend(["400", "401", "403", "503"]);
+        codes.extend(["400", "401", "403", "429", "503"]);
     }
     if has_id {
         codes.push("404");

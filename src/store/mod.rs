@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::access::rate_limits::{Decision, Limits, Windows};
 use crate::access::{Mode, Tenant};
 use crate::agents::Agent;
 use crate::conversations::Message;
@@ -27,6 +28,8 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + IdempotencyStore
+    + RateLimitStore
+    + OAuthStore
     + Send
     + Sync
     + 'static
@@ -42,6 +45,8 @@ impl<T> Store for T where
         + EventStore
         + WebhookStore
         + IdempotencyStore
+        + RateLimitStore
+        + OAuthStore
         + Send
         + Sync
         + 'static
@@ -118,6 +123,9 @@ pub struct ApiKeyRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// For an OAuth access token: the `cli_…` client it was issued to.
+    /// Tokens are not listed with the API keys.
+    pub client_id: Option<String>,
 }
 
 /// Organizations, keys and server-wide settings.
@@ -166,6 +174,65 @@ pub trait AccessStore {
 
     /// Revokes a key of the tenant; `Ok(None)` when there is none.
     async fn revoke_api_key(&self, tenant: &Tenant, id: &str) -> Result<Option<ApiKeyRecord>>;
+}
+
+/// Rate-limit counters (CONTRACT §5), kept exact across processes.
+#[async_trait]
+pub trait RateLimitStore {
+    /// Counts one request of `tenant` at `now_ms` if both of its windows
+    /// have room, atomically with every other process on this database:
+    /// reads the organization's plan, [`decide`](crate::access::rate_limits::decide)s,
+    /// and stores the counters when accepted.
+    async fn take_request(
+        &self,
+        tenant: &Tenant,
+        windows: &Windows,
+        now_ms: i64,
+    ) -> Result<Decision>;
+
+    /// The organization's current limits (for counters kept elsewhere).
+    async fn organization_limits(&self, org_id: &str) -> Result<Limits>;
+}
+
+/// A stored OAuth client: never its secret, only the SHA-256 of it.
+#[derive(Debug, Clone)]
+pub struct OAuthClientRecord {
+    /// `cli_…`, the OAuth `client_id`.
+    pub id: String,
+    pub org_id: String,
+    pub mode: Mode,
+    pub name: String,
+    pub secret_hash: Vec<u8>,
+    /// The most a token of this client may carry.
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+}
+
+/// OAuth 2.0 clients. Their access tokens are [`ApiKeyRecord`]s with a
+/// `client_id`, stored with [`AccessStore::insert_api_key`].
+#[async_trait]
+pub trait OAuthStore {
+    async fn insert_oauth_client(&self, record: &OAuthClientRecord) -> Result<()>;
+
+    /// The client with this `client_id`, in any tenant: clients
+    /// authenticate by id and secret before a tenant is known.
+    async fn find_oauth_client(&self, id: &str) -> Result<Option<OAuthClientRecord>>;
+
+    async fn list_oauth_clients(
+        &self,
+        tenant: &Tenant,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<OAuthClientRecord>>>;
+
+    /// Deletes a client of the tenant and every token issued to it.
+    async fn delete_oauth_client(&self, tenant: &Tenant, id: &str) -> Result<bool>;
+
+    /// Revokes the token hashing to `hash` if it was issued to `client_id`;
+    /// whether one was.
+    async fn revoke_token(&self, client_id: &str, hash: &[u8], now_ms: i64) -> Result<bool>;
+
+    /// Deletes access tokens that expired before `before`.
+    async fn prune_tokens(&self, before: i64) -> Result<u64>;
 }
 
 /// Agents, scoped by tenant.

@@ -8,16 +8,16 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_faos");
+pub const BIN: &str = env!("CARGO_BIN_EXE_faos");
 
 /// A `faos serve` process and what it printed before it was ready.
-struct Served {
-    child: Child,
-    base: String,
-    stdout: Vec<String>,
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+    pub stdout: Vec<String>,
 }
 
-fn faos(dir: &std::path::Path) -> Command {
+pub fn faos(dir: &std::path::Path) -> Command {
     let mut command = Command::new(BIN);
     command
         .current_dir(dir)
@@ -30,7 +30,7 @@ fn faos(dir: &std::path::Path) -> Command {
 }
 
 /// Starts `faos serve` on a free port; waits for its "listening" log line.
-async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
+pub async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
     let mut command = faos(dir);
     command
         .args([
@@ -70,7 +70,7 @@ async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
     }
 }
 
-fn key_from(lines: &[String], label: &str) -> Option<String> {
+pub fn key_from(lines: &[String], label: &str) -> Option<String> {
     lines.iter().find_map(|l| {
         l.trim()
             .strip_prefix(&format!("{label}: "))

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub live_key: String,
     pub test_key: String,
     pub store: Arc<dyn Store>,
+    /// The `default` organization the keys belong to.
+    pub org_id: String,
     pub http: reqwest::Client,
     pub database_path: std::path::PathBuf,
     _dir: TempDir,
@@ -41,6 +43,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("bootstrap")
         .expect("a fresh database bootstraps");
     let store = state.store.clone();
+    let org = store
+        .ensure_organization("default", "starter")
+        .await
+        .unwrap();
+    unthrottle(store.as_ref(), &org.id).await;
     state.start_background();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -54,10 +61,25 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         live_key,
         test_key,
         store,
+        org_id: org.id,
         http: reqwest::Client::new(),
         database_path,
         _dir: dir,
     }
+}
+
+/// Puts an organization on limits no test reaches (rate-limit tests set
+/// their own).
+pub async fn unthrottle(store: &dyn Store, org_id: &str) {
+    store
+        .set_plan(
+            org_id,
+            "enterprise",
+            Some(1_000_000_000),
+            Some(1_000_000_000),
+        )
+        .await
+        .unwrap();
 }
 
 impl TestApp {
@@ -85,6 +107,7 @@ impl TestApp {
             .ensure_organization(name, "starter")
             .await
             .unwrap();
+        unthrottle(self.store.as_ref(), &org.id).await;
         let key = new_key(
             &Tenant {
                 org_id: org.id,

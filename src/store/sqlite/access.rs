@@ -114,7 +114,7 @@ impl AccessStore for SqliteStore {
 
     async fn find_api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>> {
         let row = sqlx::query(
-            "SELECT id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at
+            "SELECT id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id
              FROM api_keys WHERE secret_hash = ?",
         )
         .bind(hash)
@@ -131,7 +131,7 @@ impl AccessStore for SqliteStore {
         let (org_id, mode) = tenant_args(tenant);
         let (tail, bound) = keyset(page, "rowid");
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? AND mode = ? AND {tail}"
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE org_id = ? AND mode = ? AND client_id IS NULL AND {tail}"
         )))
         .bind(org_id)
         .bind(mode)
@@ -152,7 +152,7 @@ impl AccessStore for SqliteStore {
     async fn revoke_api_key(&self, tenant: &Tenant, id: &str) -> Result<Option<ApiKeyRecord>> {
         let (org_id, mode) = tenant_args(tenant);
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND org_id = ? AND mode = ?
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND org_id = ? AND mode = ? AND client_id IS NULL
              RETURNING {KEY_COLUMNS}"
         )))
         .bind(clock::now_ms())
@@ -165,7 +165,7 @@ impl AccessStore for SqliteStore {
     }
 }
 
-const KEY_COLUMNS: &str = "rowid AS position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at";
+const KEY_COLUMNS: &str = "rowid AS position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id";
 
 async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     executor: E,
@@ -173,8 +173,8 @@ async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
 ) -> Result<()> {
     let scopes = key.scopes.as_ref().map(serde_json::to_string).transpose()?;
     sqlx::query(
-        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&key.id)
     .bind(&key.org_id)
@@ -186,6 +186,7 @@ async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     .bind(key.created_at)
     .bind(key.expires_at)
     .bind(key.revoked_at)
+    .bind(&key.client_id)
     .execute(executor)
     .await?;
     Ok(())
@@ -204,5 +205,6 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        client_id: row.try_get("client_id")?,
     })
 }

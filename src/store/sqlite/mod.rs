@@ -8,6 +8,8 @@ mod answers;
 mod events;
 mod idempotency;
 mod messages;
+mod oauth;
+mod rate_limits;
 mod runs;
 mod webhooks;
 mod workflows;

@@ -1,0 +1,321 @@
+//! Plans and rate limits (CONTRACT §5): each (organization, mode) may make
+//! a number of requests per minute and per day, by plan. Windows are fixed
+//! and aligned to the Unix epoch (a minute starts at :00, a day at 00:00
+//! UTC), as GitHub's and Stripe's limits are: `X-RateLimit-Reset` is the
+//! window's end. Only accepted requests count. The arithmetic lives here;
+//! the stores (or Redis) keep the counters and apply [`decide`] atomically.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue};
+
+/// A plan's name, as stored on the organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Starter,
+    Growth,
+    Enterprise,
+}
+
+impl Plan {
+    /// `starter`, `growth` or `enterprise`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::Starter => "starter",
+            Plan::Growth => "growth",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+
+    /// Parses a stored plan name.
+    pub fn parse(value: &str) -> Option<Plan> {
+        match value {
+            "starter" => Some(Plan::Starter),
+            "growth" => Some(Plan::Growth),
+            "enterprise" => Some(Plan::Enterprise),
+            _ => None,
+        }
+    }
+}
+
+/// Requests allowed per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub per_minute: i64,
+    pub per_day: i64,
+}
+
+impl Limits {
+    /// The limits of a stored organization row: the plan's, or for
+    /// enterprise the organization's own (starter's where unset).
+    pub fn of(plan: &str, per_minute: Option<i64>, per_day: Option<i64>) -> Limits {
+        const STARTER: Limits = Limits {
+            per_minute: 60,
+            per_day: 10_000,
+        };
+        match Plan::parse(plan) {
+            Some(Plan::Growth) => Limits {
+                per_minute: 300,
+                per_day: 100_000,
+            },
+            Some(Plan::Enterprise) => Limits {
+                per_minute: per_minute.unwrap_or(STARTER.per_minute),
+                per_day: per_day.unwrap_or(STARTER.per_day),
+            },
+            Some(Plan::Starter) | None => STARTER,
+        }
+    }
+}
+
+/// The two window kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    Minute,
+    Day,
+}
+
+impl WindowKind {
+    /// `minute` or `day`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowKind::Minute => "minute",
+            WindowKind::Day => "day",
+        }
+    }
+}
+
+/// Window lengths. The defaults are a minute and a day; tests shorten them
+/// (`[rate_limits]` in the configuration) instead of waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    pub minute: Duration,
+    pub day: Duration,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            minute: Duration::from_secs(60),
+            day: Duration::from_secs(86_400),
+        }
+    }
+}
+
+impl Windows {
+    /// Start (Unix ms) of the window of `kind` holding `now_ms`.
+    pub fn start(&self, kind: WindowKind, now_ms: i64) -> i64 {
+        let length = self.length_ms(kind);
+        now_ms - now_ms.rem_euclid(length)
+    }
+
+    /// Length of a window of `kind`, in ms (at least 1).
+    pub fn length_ms(&self, kind: WindowKind) -> i64 {
+        let length = match kind {
+            WindowKind::Minute => self.minute,
+            WindowKind::Day => self.day,
+        };
+        i64::try_from(length.as_millis()).unwrap_or(i64::MAX).max(1)
+    }
+}
+
+/// A stored counter: the window it counts (its start, Unix ms) and the
+/// requests accepted in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub window_start: i64,
+    pub used: i64,
+}
+
+/// One window after a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    pub kind: WindowKind,
+    pub limit: i64,
+    /// When the window started, Unix ms.
+    pub start_ms: i64,
+    /// Requests accepted in the window, this one included if accepted.
+    pub used: i64,
+    /// When the window ends, Unix ms.
+    pub reset_ms: i64,
+}
+
+impl WindowState {
+    /// Requests still allowed in this window.
+    pub fn remaining(&self) -> i64 {
+        (self.limit - self.used).max(0)
+    }
+}
+
+/// Whether a request is accepted, and both windows' state for the headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub accepted: bool,
+    pub minute: WindowState,
+    pub day: WindowState,
+}
+
+/// Decides one request at `now_ms` given the stored counters (`None`: never
+/// counted). When accepted, the store saves each window's `start_ms` and
+/// `used` as its new counter.
+pub fn decide(
+    limits: Limits,
+    windows: &Windows,
+    now_ms: i64,
+    minute: Option<Counter>,
+    day: Option<Counter>,
+) -> Decision {
+    let state = |kind: WindowKind, limit: i64, counter: Option<Counter>| {
+        let start = windows.start(kind, now_ms);
+        let used = counter
+            .filter(|c| c.window_start == start)
+            .map_or(0, |c| c.used);
+        WindowState {
+            kind,
+            limit,
+            start_ms: start,
+            used,
+            reset_ms: start + windows.length_ms(kind),
+        }
+    };
+    let mut minute = state(WindowKind::Minute, limits.per_minute, minute);
+    let mut day = state(WindowKind::Day, limits.per_day, day);
+    let accepted = minute.used < minute.limit && day.used < day.limit;
+    if accepted {
+        minute.used += 1;
+        day.used += 1;
+    }
+    Decision {
+        accepted,
+        minute,
+        day,
+    }
+}
+
+impl Decision {
+    /// The window nearest to running out (fewest requests left; on a tie,
+    /// the one that resets first): the one the headers describe.
+    pub fn nearest(&self) -> WindowState {
+        if (self.day.remaining(), self.day.reset_ms)
+            < (self.minute.remaining(), self.minute.reset_ms)
+        {
+            self.day
+        } else {
+            self.minute
+        }
+    }
+
+    /// Whole seconds until a refused request could be accepted: the end of
+    /// the latest exhausted window (at least 1).
+    pub fn retry_after_secs(&self, now_ms: i64) -> i64 {
+        let until = [self.minute, self.day]
+            .iter()
+            .filter(|w| w.used >= w.limit)
+            .map(|w| w.reset_ms)
+            .max()
+            .unwrap_or(now_ms);
+        ((until - now_ms + 999) / 1000).max(1)
+    }
+
+    /// Adds `X-RateLimit-Limit`, `-Remaining` and `-Reset` (Unix seconds)
+    /// for [`Decision::nearest`], and `Retry-After` when refused.
+    pub fn write_headers(&self, now_ms: i64, headers: &mut HeaderMap) {
+        let window = self.nearest();
+        let mut put = |name: &'static str, value: i64| {
+            headers.insert(name, HeaderValue::from(value));
+        };
+        put("x-ratelimit-limit", window.limit);
+        put("x-ratelimit-remaining", window.remaining());
+        put("x-ratelimit-reset", window.reset_ms.div_euclid(1000));
+        if !self.accepted {
+            put("retry-after", self.retry_after_secs(now_ms));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STARTER: Limits = Limits {
+        per_minute: 60,
+        per_day: 10_000,
+    };
+
+    #[test]
+    fn the_61st_request_in_a_minute_is_refused_until_the_next_minute() {
+        let windows = Windows::default();
+        let now = 1_700_000_005_000;
+        let start = windows.start(WindowKind::Minute, now);
+        let full = Counter {
+            window_start: start,
+            used: 59,
+        };
+        let day = Counter {
+            window_start: windows.start(WindowKind::Day, now),
+            used: 59,
+        };
+        let sixtieth = decide(STARTER, &windows, now, Some(full), Some(day));
+        assert!(sixtieth.accepted);
+        assert_eq!(sixtieth.minute.remaining(), 0);
+        let full = Counter { used: 60, ..full };
+        let refused = decide(STARTER, &windows, now, Some(full), Some(day));
+        assert!(!refused.accepted);
+        assert_eq!(refused.minute.used, 60, "a refused request is not counted");
+        assert_eq!(refused.nearest().kind, WindowKind::Minute);
+        assert_eq!(
+            refused.retry_after_secs(now),
+            (start + 60_000 - now + 999) / 1000
+        );
+        let next = decide(STARTER, &windows, start + 60_000, Some(full), Some(day));
+        assert!(next.accepted, "a new window starts from zero");
+        assert_eq!(next.minute.used, 1);
+    }
+
+    #[test]
+    fn the_day_window_is_named_when_it_is_nearer_to_running_out() {
+        let windows = Windows::default();
+        let now = 1_700_000_000_000;
+        let limits = Limits {
+            per_minute: 100,
+            per_day: 3,
+        };
+        let day = Counter {
+            window_start: windows.start(WindowKind::Day, now),
+            used: 2,
+        };
+        let last = decide(limits, &windows, now, None, Some(day));
+        assert!(last.accepted);
+        assert_eq!(last.nearest().kind, WindowKind::Day);
+        assert_eq!(last.nearest().remaining(), 0);
+        let mut headers = HeaderMap::new();
+        let refused = decide(
+            limits,
+            &windows,
+            now,
+            None,
+            Some(Counter { used: 3, ..day }),
+        );
+        refused.write_headers(now, &mut headers);
+        assert_eq!(headers["x-ratelimit-limit"], "3");
+        assert_eq!(headers["x-ratelimit-remaining"], "0");
+        let reset = windows.start(WindowKind::Day, now) + 86_400_000;
+        assert_eq!(headers["x-ratelimit-reset"], (reset / 1000).to_string());
+        assert_eq!(
+            headers["retry-after"],
+            ((reset - now + 999) / 1000).to_string()
+        );
+    }
+
+    #[test]
+    fn enterprise_limits_are_the_organizations_own() {
+        assert_eq!(Limits::of("starter", Some(5), Some(5)), STARTER);
+        assert_eq!(Limits::of("growth", None, None).per_minute, 300);
+        assert_eq!(
+            Limits::of("enterprise", Some(7), Some(70)),
+            Limits {
+                per_minute: 7,
+                per_day: 70
+            }
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! Plans and rate limits (CONTRACT §5): exact boundaries, headers, the day
+//! window, plan changes from the CLI, and two server processes on one
+//! database (and on one Redis) never accepting more than the limit.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::cli::{BIN, faos, key_from, serve};
+use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_with};
+
+async fn get_agents(app: &TestApp, key: &str) -> reqwest::Response {
+    app.request_as(key, Method::GET, "/v1/agents")
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(response: &reqwest::Response, name: &str) -> i64 {
+    response.headers()[name].to_str().unwrap().parse().unwrap()
+}
+
+/// Epoch-aligned windows: where the current one of `seconds` ends.
+fn window_end(seconds: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    now - now % seconds + seconds
+}
+
+#[tokio::test]
+async fn the_61st_request_in_a_minute_is_refused_with_retry_after() {
+    // A one-hour "minute" keeps all 61 requests in one window.
+    let app = spawn_app_with(|c| c.rate_limit_minute_seconds = 3600.0).await;
+    app.store
+        .set_plan(&app.org_id, "starter", None, None)
+        .await
+        .unwrap();
+    for n in 1..=60 {
+        let response = get_agents(&app, &app.live_key).await;
+        assert_eq!(response.status(), 200, "request {n}");
+        assert_eq!(header(&response, "x-ratelimit-limit"), 60);
+        assert_eq!(header(&response, "x-ratelimit-remaining"), 60 - n);
+        assert_eq!(header(&response, "x-ratelimit-reset"), window_end(3600));
+    }
+    let refused = get_agents(&app, &app.live_key).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "x-ratelimit-remaining"), 0);
+    let retry_after = header(&refused, "retry-after");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let body: Value = refused.json().await.unwrap();
+    assert_error(429, &body, 429, "rate_limit_exceeded", None);
+
+    // Writes are refused too, and refusals are not counted (still 0 left,
+    // not negative); the test mode is counted apart from live.
+    let (status, _) = crate::helpers::send(
+        app.request(Method::POST, "/v1/agents")
+            .json(&serde_json::json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(status, 429);
+    let sandbox = get_agents(&app, &app.test_key).await;
+    assert_eq!(sandbox.status(), 200);
+    assert_eq!(header(&sandbox, "x-ratelimit-remaining"), 59);
+    // Nothing was created by the refused POST.
+    app.store
+        .set_plan(&app.org_id, "growth", None, None)
+        .await
+        .unwrap();
+    let (status, agents) = crate::helpers::send(app.request(Method::GET, "/v1/agents")).await;
+    assert_eq!(status, 200);
+    assert_eq!(agents["data"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn the_day_window_is_reported_when_nearer_to_running_out() {
+    let app = spawn_app().await;
+    app.store
+        .set_plan(&app.org_id, "enterprise", Some(100), Some(5))
+        .await
+        .unwrap();
+    for n in 1..=5 {
+        let response = get_agents(&app, &app.live_key).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "x-ratelimit-limit"), 5);
+        assert_eq!(header(&response, "x-ratelimit-remaining"), 5 - n);
+        assert_eq!(header(&response, "x-ratelimit-reset"), window_end(86_400));
+    }
+    let refused = get_agents(&app, &app.live_key).await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "x-ratelimit-limit"), 5);
+    assert!(header(&refused, "retry-after") > 0);
+}
+
+#[tokio::test]
+async fn a_new_window_starts_from_zero() {
+    let app = spawn_app_with(|c| c.rate_limit_minute_seconds = 2.0).await;
+    app.store
+        .set_plan(&app.org_id, "enterprise", Some(3), Some(1_000))
+        .await
+        .unwrap();
+    // Start right after a window boundary, so three requests fit in it.
+    let wait = window_end(2) * 1000
+        - std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+    tokio::time::sleep(std::time::Duration::from_millis(wait as u64 + 20)).await;
+    for _ in 0..3 {
+        assert_eq!(get_agents(&app, &app.live_key).await.status(), 200);
+    }
+    let refused = get_agents(&app, &app.live_key).await;
+    assert_eq!(refused.status(), 429);
+    let retry_after = header(&refused, "retry-after");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after as u64)).await;
+    let again = get_agents(&app, &app.live_key).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(header(&again, "x-ratelimit-remaining"), 2);
+}
+
+#[tokio::test]
+async fn failed_authentication_is_not_counted_and_has_no_limit_headers() {
+    let app = spawn_app().await;
+    app.store
+        .set_plan(&app.org_id, "enterprise", Some(2), Some(2))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let response = get_agents(&app, "sk_live_wrong").await;
+        assert_eq!(response.status(), 401);
+        assert!(response.headers().get("x-ratelimit-limit").is_none());
+    }
+    let health = app.anonymous(Method::GET, "/healthz").send().await.unwrap();
+    assert!(health.headers().get("x-ratelimit-limit").is_none());
+    let response = get_agents(&app, &app.live_key).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-ratelimit-remaining"), 1);
+}
+
+#[tokio::test]
+async fn set_plan_from_the_cli_applies_to_the_next_request() {
+    let app = spawn_app_with(|c| c.rate_limit_minute_seconds = 3600.0).await;
+    let database = format!("sqlite://{}", app.database_path.display());
+    let set_plan = |args: &[&str]| {
+        let mut command = std::process::Command::new(BIN);
+        command
+            .args([
+                "orgs",
+                "set-plan",
+                "--database",
+                &database,
+                "--org",
+                "default",
+            ])
+            .args(args)
+            .env_remove("FAOS_DATABASE_URL");
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    };
+    set_plan(&[
+        "--plan",
+        "enterprise",
+        "--per-minute",
+        "2",
+        "--per-day",
+        "100",
+    ]);
+    assert_eq!(get_agents(&app, &app.live_key).await.status(), 200);
+    assert_eq!(get_agents(&app, &app.live_key).await.status(), 200);
+    assert_eq!(get_agents(&app, &app.live_key).await.status(), 429);
+    set_plan(&["--plan", "starter"]);
+    let response = get_agents(&app, &app.live_key).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "x-ratelimit-limit"), 60);
+    assert_eq!(header(&response, "x-ratelimit-remaining"), 57);
+    set_plan(&[
+        "--plan",
+        "enterprise",
+        "--per-minute",
+        "3",
+        "--per-day",
+        "100",
+    ]);
+    assert_eq!(get_agents(&app, &app.live_key).await.status(), 429);
+}
+
+/// Starts two `faos serve` processes on one SQLite file (and `extra_env`),
+/// limits the organization to `limit` per (one-hour) minute, and sends 3 ×
+/// `limit` requests at once, alternating between them. Returns how many
+/// were accepted in each window.
+async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Vec<i64> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
+    env.extend_from_slice(extra_env);
+    let mut first = serve(dir.path(), &env).await;
+    let key = key_from(&first.stdout, "live").expect("a live key");
+    let mut second = serve(dir.path(), &env).await;
+    let per_minute = limit.to_string();
+    let status = faos(dir.path())
+        .args([
+            "orgs",
+            "set-plan",
+            "--database",
+            "sqlite://faos.db",
+            "--org",
+            "default",
+        ])
+        .args(["--plan", "enterprise", "--per-minute", &per_minute])
+        .args(["--per-day", "1000000"])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let client = reqwest::Client::new();
+    let bases = [first.base.clone(), second.base.clone()];
+    let requests = (0..3 * limit).map(|n| {
+        let request = client
+            .get(format!("{}/v1/agents", bases[n as usize % 2]))
+            .bearer_auth(&key)
+            .send();
+        async move {
+            let response = request.await.unwrap();
+            let status = response.status().as_u16();
+            let reset: i64 = response.headers()["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            (status, reset)
+        }
+    });
+    let results = futures::future::join_all(requests).await;
+    first.child.kill().await.unwrap();
+    second.child.kill().await.unwrap();
+    let mut accepted: HashMap<i64, i64> = HashMap::new();
+    for (status, reset) in results {
+        assert!(status == 200 || status == 429, "{status}");
+        if status == 200 {
+            *accepted.entry(reset).or_default() += 1;
+        }
+    }
+    accepted.into_values().collect()
+}
+
+#[tokio::test]
+async fn two_processes_on_one_database_never_exceed_the_limit() {
+    let windows = two_processes_share_one_limit(&[], 40).await;
+    assert!(windows.iter().all(|n| *n <= 40), "{windows:?}");
+    if windows.len() == 1 {
+        assert_eq!(windows[0], 40, "every allowed request is accepted");
+    }
+}
+
+#[tokio::test]
+async fn two_processes_on_one_redis_never_exceed_the_limit() {
+    let url = std::env::var("FAOS_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
+    let reachable = url
+        .strip_prefix("redis://")
+        .and_then(|rest| rest.split('/').next())
+        .is_some_and(|addr| std::net::TcpStream::connect(addr).is_ok());
+    if !reachable {
+        eprintln!("skipped: no Redis at {url} (set FAOS_TEST_REDIS_URL)");
+        return;
+    }
+    let windows = two_processes_share_one_limit(&[("FAOS_REDIS_URL", &url)], 40).await;
+    assert!(windows.iter().all(|n| *n <= 40), "{windows:?}");
+    if windows.len() == 1 {
+        assert_eq!(windows[0], 40, "every allowed request is accepted");
+    }
+}
