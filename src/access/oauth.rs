@@ -25,8 +25,10 @@ pub const MAX_NAME_CHARS: usize = 256;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "object", rename = "oauth_client")]
 pub struct OAuthClient {
-    /// `cli_…`: the OAuth `client_id`.
+    /// `cli_…`.
     pub id: String,
+    /// The OAuth `client_id`: the same as `id`, under the RFC's name.
+    pub client_id: String,
     pub name: String,
     pub mode: Mode,
     /// The most a token of this client may carry.
@@ -43,6 +45,7 @@ pub struct OAuthClient {
 impl From<OAuthClientRecord> for OAuthClient {
     fn from(record: OAuthClientRecord) -> Self {
         OAuthClient {
+            client_id: record.id.clone(),
             id: record.id,
             name: record.name,
             mode: record.mode,

@@ -90,7 +90,7 @@ pub async fn send_message(
 ///
 /// Sends the events of the answer `message_id` after the one named by
 /// `Last-Event-ID` (all of them without it), then follows the answer until
-/// it ends. Events are kept for at least 24 hours.
+/// it ends. Events are kept for 48 hours after the answer finishes.
 #[utoipa::path(
     get, path = "/v1/agents/{id}/messages/{message_id}/stream", tag = "Messages", operation_id = "resumeStream",
     params(
