@@ -177,6 +177,7 @@ pub fn check(
         templates,
         guard,
         seen: HashSet::new(),
+        visible: Vec::new(),
         ancestors: Vec::new(),
         in_map: 0,
         count: 0,
@@ -209,6 +210,11 @@ struct Parser<'a> {
     guard: &'a UrlGuard,
     /// Ids of the steps parsed so far (document order = execution order).
     seen: HashSet<String>,
+    /// Ids a template may refer to here: earlier steps of this list and of
+    /// the lists around it. Steps inside a finished container are not:
+    /// they may not have run (a branch path), run concurrently with a
+    /// sibling (a parallel branch), or have one output per item (a map).
+    visible: Vec<String>,
     /// Ids of the containers around the step being parsed.
     ancestors: Vec<String>,
     in_map: usize,
@@ -230,6 +236,15 @@ impl Parser<'_> {
             .enumerate()
             .map(|(i, item)| self.step(item, &format!("{at}[{i}]")))
             .collect()
+    }
+
+    /// The steps of one of a container's lists: its steps see each other
+    /// in order, and are out of sight again after it.
+    fn inner_steps(&mut self, value: &Value, at: &str) -> Result<Vec<Step>> {
+        let mark = self.visible.len();
+        let steps = self.steps(value, at);
+        self.visible.truncate(mark);
+        steps
     }
 
     fn step(&mut self, value: &Value, at: &str) -> Result<Step> {
@@ -302,8 +317,23 @@ impl Parser<'_> {
                 let message = self
                     .template_field(&mut fields, at, "message", true)?
                     .unwrap_or_default();
+                if !message.is_string() {
+                    return Err(Error::invalid(
+                        format!("{at}.message"),
+                        "'message' must be a string (templates allowed)",
+                    ));
+                }
                 let conversation_id =
                     self.template_field(&mut fields, at, "conversation_id", false)?;
+                if conversation_id
+                    .as_ref()
+                    .is_some_and(|c| c.as_str().is_none_or(str::is_empty))
+                {
+                    return Err(Error::invalid(
+                        format!("{at}.conversation_id"),
+                        "'conversation_id' must be a non-empty string (templates allowed)",
+                    ));
+                }
                 Kind::Agent {
                     agent_id,
                     message,
@@ -341,6 +371,12 @@ impl Parser<'_> {
                     None | Some(Value::Null) => Map::new(),
                     Some(Value::Object(headers)) => {
                         for (name, value) in &headers {
+                            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                                return Err(Error::invalid(
+                                    format!("{at}.headers.{name}"),
+                                    format!("'{name}' is not a valid HTTP header name"),
+                                ));
+                            }
                             if !value.is_string() {
                                 return Err(Error::invalid(
                                     format!("{at}.headers.{name}"),
@@ -393,6 +429,12 @@ impl Parser<'_> {
                 let input = self
                     .template_field(&mut fields, at, "input", false)?
                     .unwrap_or_else(|| Value::Object(Map::new()));
+                if !(input.is_object() || input.is_string()) {
+                    return Err(Error::invalid(
+                        format!("{at}.input"),
+                        "'input' must be an object or a template that gives one",
+                    ));
+                }
                 Kind::Workflow { workflow_id, input }
             }
             "branch" | "parallel" | "map" => self.container(&kind_name, &id, &mut fields, at)?,
@@ -412,6 +454,7 @@ impl Parser<'_> {
             ));
         }
         self.seen.insert(id.clone());
+        self.visible.push(id.clone());
         Ok(Step {
             id,
             kind,
@@ -447,6 +490,12 @@ impl Parser<'_> {
                 let items = fields.remove("items").ok_or_else(|| {
                     Error::invalid(format!("{at}.items"), "The 'items' field is required")
                 })?;
+                if !(items.is_array() || items.is_string()) {
+                    return Err(Error::invalid(
+                        format!("{at}.items"),
+                        "'items' must be a list or a template that gives one",
+                    ));
+                }
                 self.references(&items, &format!("{at}.items"))?;
                 fields.insert("items".into(), items);
                 None
@@ -456,11 +505,11 @@ impl Parser<'_> {
         self.ancestors.push(id.to_string());
         let kind = match kind {
             "branch" => {
-                let then = self.steps(
+                let then = self.inner_steps(
                     &fields.remove("then").unwrap_or(Value::Array(vec![])),
                     &format!("{at}.then"),
                 )?;
-                let otherwise = self.steps(
+                let otherwise = self.inner_steps(
                     &fields.remove("else").unwrap_or(Value::Array(vec![])),
                     &format!("{at}.else"),
                 )?;
@@ -471,18 +520,29 @@ impl Parser<'_> {
                 }
             }
             "parallel" => {
-                let Some(Value::Array(lists)) = fields.remove("branches") else {
-                    self.ancestors.pop();
-                    return Err(Error::invalid(
-                        format!("{at}.branches"),
-                        "'branches' must be a list of step lists",
-                    ));
+                let lists = match fields.remove("branches") {
+                    Some(Value::Array(lists)) if !lists.is_empty() => lists,
+                    _ => {
+                        self.ancestors.pop();
+                        return Err(Error::invalid(
+                            format!("{at}.branches"),
+                            "'branches' must be a non-empty list of step lists",
+                        ));
+                    }
                 };
-                let branches = lists
-                    .iter()
-                    .enumerate()
-                    .map(|(i, list)| self.steps(list, &format!("{at}.branches[{i}]")))
-                    .collect::<Result<Vec<_>>>()?;
+                let mut branches = Vec::with_capacity(lists.len());
+                for (i, list) in lists.iter().enumerate() {
+                    let at = format!("{at}.branches[{i}]");
+                    let steps = self.inner_steps(list, &at)?;
+                    if steps.is_empty() {
+                        self.ancestors.pop();
+                        return Err(Error::invalid(
+                            at,
+                            "a parallel branch needs at least one step",
+                        ));
+                    }
+                    branches.push(steps);
+                }
                 Kind::Parallel { branches }
             }
             _ => {
@@ -500,7 +560,7 @@ impl Parser<'_> {
                         })? as usize,
                 };
                 self.in_map += 1;
-                let steps = self.steps(
+                let steps = self.inner_steps(
                     &fields.remove("steps").unwrap_or_default(),
                     &format!("{at}.steps"),
                 );
@@ -595,6 +655,14 @@ impl Parser<'_> {
                                 &param,
                                 format!(
                                     "step '{step}' contains this one; its output does not exist yet"
+                                ),
+                            ));
+                        }
+                        if self.seen.contains(step) && !self.visible.iter().any(|v| v == step) {
+                            return Err(Error::invalid(
+                                &param,
+                                format!(
+                                    "step '{step}' is inside a branch, parallel or map that this step is not in; refer to that container's output instead"
                                 ),
                             ));
                         }

@@ -324,6 +324,56 @@ async fn bad_definitions_are_named() {
             json!({"name": "W", "steps": [t("a")], "output": "{{ steps.nope.output }}"}),
             "output",
         ),
+        // References to steps that may not have run, or run alongside.
+        (
+            json!({"name": "W", "steps": [{"id": "b", "type": "branch", "if": "{{ true }}", "then": [t("x")], "else": [{"id": "y", "type": "transform", "value": "{{ steps.x.output }}"}]}]}),
+            "steps[0].else[0].value",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "b", "type": "branch", "if": "{{ true }}", "then": [t("x")]}, {"id": "after", "type": "transform", "value": "{{ steps.x.output }}"}]}),
+            "steps[1].value",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "p", "type": "parallel", "branches": [[t("x")], [{"id": "y", "type": "transform", "value": "{{ steps.x.output }}"}]]}]}),
+            "steps[0].branches[1][0].value",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "m", "type": "map", "items": [1], "steps": [t("x")]}], "output": "{{ steps.x.output }}"}),
+            "output",
+        ),
+        // Types the runtime could not use.
+        (
+            json!({"name": "W", "steps": [{"id": "a", "type": "agent", "agent_id": agent, "message": {"text": "hi"}}]}),
+            "steps[0].message",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "a", "type": "agent", "agent_id": agent, "message": "hi", "conversation_id": ""}]}),
+            "steps[0].conversation_id",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "a", "type": "http", "url": "https://example.com", "headers": {"bad header": "x"}}]}),
+            "steps[0].headers.bad header",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "m", "type": "map", "items": 5, "steps": [t("x")]}]}),
+            "steps[0].items",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "w", "type": "wait", "seconds": true}]}),
+            "steps[0].seconds",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "s", "type": "workflow", "workflow_id": "wf_x", "input": [1]}]}),
+            "steps[0].input",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "p", "type": "parallel", "branches": [[t("x")], []]}]}),
+            "steps[0].branches[1]",
+        ),
+        (
+            json!({"name": "W", "steps": [{"id": "p", "type": "parallel", "branches": []}]}),
+            "steps[0].branches",
+        ),
     ];
     for (body, param) in cases {
         let (status, response) = send(app.request(Method::POST, "/v1/workflows").json(&body)).await;
