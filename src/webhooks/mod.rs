@@ -50,6 +50,10 @@ pub const EVENT_TYPES: &[&str] = &[
 pub const OLD_SECRET_GRACE_MS: i64 = 24 * 3600 * 1000;
 /// Most event patterns on one endpoint.
 pub const MAX_PATTERNS: usize = 50;
+/// Longest endpoint URL, in bytes (what browsers and proxies reliably take).
+pub const MAX_URL_BYTES: usize = 2048;
+/// Longest endpoint description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 /// Does an endpoint subscribed to `patterns` get events of `kind`? A
 /// pattern is `*`, an exact type, or a prefix ending in `.*`
@@ -120,12 +124,32 @@ impl Webhooks {
     }
 
     fn parse_url(&self, url: String) -> Result<String> {
+        if url.len() > MAX_URL_BYTES {
+            return Err(Error::invalid(
+                "url",
+                format!("url must be at most {MAX_URL_BYTES} bytes"),
+            ));
+        }
         self.guard
             .check_url(&url)
             .map_err(|reason| Error::invalid("url", reason))?;
         Ok(url)
     }
 
+    fn parse_description(description: Option<String>) -> Result<Option<String>> {
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+        {
+            return Err(Error::invalid(
+                "description",
+                format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        Ok(description)
+    }
+
+    /// Checks event type patterns; duplicates are dropped, order kept.
     fn parse_patterns(patterns: Vec<String>) -> Result<Vec<String>> {
         if patterns.is_empty() || patterns.len() > MAX_PATTERNS {
             return Err(Error::invalid(
@@ -151,7 +175,13 @@ impl Webhooks {
                 ));
             }
         }
-        Ok(patterns)
+        let mut unique: Vec<String> = Vec::with_capacity(patterns.len());
+        for pattern in patterns {
+            if !unique.contains(&pattern) {
+                unique.push(pattern);
+            }
+        }
+        Ok(unique)
     }
 
     /// Creates an endpoint; the answer carries its secret, once.
@@ -165,6 +195,7 @@ impl Webhooks {
                 .ok_or_else(|| Error::invalid("url", "The 'url' field is required"))?,
         )?;
         let events = Self::parse_patterns(input.events.unwrap_or_else(|| vec!["*".into()]))?;
+        let description = Self::parse_description(input.description)?;
         let secret = signing::new_secret();
         let now = clock::now_ms();
         let record = EndpointRecord {
@@ -174,7 +205,7 @@ impl Webhooks {
                 events,
                 enabled: input.enabled.unwrap_or(true),
                 disabled_reason: None,
-                description: input.description,
+                description,
                 metadata: metadata::validate(input.metadata.unwrap_or_default())?,
                 secret: None,
                 created_at: now,
@@ -218,6 +249,7 @@ impl Webhooks {
     ) -> Result<Endpoint> {
         let url = input.url.map(|u| self.parse_url(u)).transpose()?;
         let events = input.events.map(Self::parse_patterns).transpose()?;
+        let description = input.description.map(Self::parse_description).transpose()?;
         let change = move |mut record: EndpointRecord| -> Result<EndpointRecord> {
             let endpoint = &mut record.endpoint;
             if let Some(patch) = input.metadata {
@@ -229,7 +261,7 @@ impl Webhooks {
             if let Some(events) = events {
                 endpoint.events = events;
             }
-            if let Some(description) = input.description {
+            if let Some(description) = description {
                 endpoint.description = description;
             }
             if let Some(enabled) = input.enabled {

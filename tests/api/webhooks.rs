@@ -487,6 +487,34 @@ async fn the_url_guard_refuses_private_targets() {
     }
     let (status, body) = send(app.request(Method::GET, "/v1/events?type=nope")).await;
     assert_error(status, &body, 400, "invalid_request", Some("type"));
+    let long_url = format!("https://example.com/{}", "a".repeat(2048));
+    let long_description = "d".repeat(1001);
+    for (body, param) in [
+        (json!({"url": long_url}), "url"),
+        (
+            json!({"url": "https://example.com/h", "description": long_description}),
+            "description",
+        ),
+    ] {
+        let (status, body) = send(app.request(Method::POST, "/v1/webhooks").json(&body)).await;
+        assert_error(status, &body, 400, "invalid_request", Some(param));
+    }
+    let (status, created) = send(app.request(Method::POST, "/v1/webhooks").json(
+        &json!({"url": "https://example.com/h", "events": ["agent.created", "agent.*", "agent.created"]}),
+    ))
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created["data"]["events"],
+        json!(["agent.created", "agent.*"])
+    );
+    let id = created["data"]["id"].as_str().unwrap();
+    let (status, body) = send(
+        app.request(Method::PATCH, &format!("/v1/webhooks/{id}"))
+            .json(&json!({"description": long_description})),
+    )
+    .await;
+    assert_error(status, &body, 400, "invalid_request", Some("description"));
 
     // A host name that resolves to loopback passes the save-time check and
     // fails when delivered to, with the reason recorded.
