@@ -211,7 +211,15 @@ impl Conversations {
             &alone,
             window,
         )?;
-        Ok((self.engine.start(tenant, agent, request).await?, stream))
+        // Started on its own task: a queued message (`on_busy: enqueue`)
+        // is stored and answered even if the client goes away while it
+        // waits for its turn.
+        let engine = self.engine.clone();
+        let tenant = tenant.clone();
+        let started = tokio::spawn(async move { engine.start(&tenant, agent, request).await })
+            .await
+            .map_err(|err| Error::Internal(anyhow::anyhow!("the answer task failed: {err}")))??;
+        Ok((started, stream))
     }
 
     /// One page of a conversation's messages, after checking the agent.

@@ -270,6 +270,42 @@ async fn a_busy_conversation_rejects_or_queues() {
         contents,
         vec!["first", "answer to first", "second", "answer to second"]
     );
+
+    // A queued message whose client gives up while it waits is still
+    // stored and answered in its turn.
+    let (first, gone) = tokio::join!(post("third", "queue", Some("enqueue")), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let body = json!({"content": "fourth", "conversation_id": "queue", "on_busy": "enqueue"});
+        app.request(Method::POST, &path)
+            .json(&body)
+            .timeout(Duration::from_millis(100))
+            .send()
+            .await
+    });
+    assert_eq!(first.0, 201);
+    assert!(gone.unwrap_err().is_timeout());
+    let mut contents = Vec::new();
+    for _ in 0..50 {
+        let (_, history) = send(app.request(
+            Method::GET,
+            &format!("{path}?conversation_id=queue&order=asc"),
+        ))
+        .await;
+        contents = history["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_str().unwrap().to_string())
+            .collect();
+        if contents.len() == 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        contents[4..],
+        ["third", "answer to third", "fourth", "answer to fourth"]
+    );
 }
 
 #[tokio::test]
