@@ -10,6 +10,15 @@ use crate::error::{Error, Result};
 /// Validated metadata, ordered by key.
 pub type Metadata = BTreeMap<String, String>;
 
+/// [`Metadata`] as the OpenAPI document shows it: a schema named
+/// `Metadata` (fields use it as their `value_type`), not the Rust map's name.
+#[derive(utoipa::ToSchema)]
+#[schema(
+    as = Metadata,
+    description = "Free-form labels: at most 50 keys of at most 40 characters, string values of at most 500 characters."
+)]
+pub struct MetadataSchema(pub BTreeMap<String, String>);
+
 /// Most keys one object may carry.
 pub const MAX_KEYS: usize = 50;
 /// Longest key, in characters.

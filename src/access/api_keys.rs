@@ -64,7 +64,7 @@ impl From<ApiKeyRecord> for ApiKey {
 pub struct CreateApiKey {
     pub name: Option<String>,
     /// One or more of the contract's scopes, e.g. `["agents:read"]`.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = Vec<String>)]
     pub scopes: Option<Vec<String>>,
     /// RFC 3339 time after which the key stops working; in the future.
     pub expires_at: Option<String>,

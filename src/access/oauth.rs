@@ -61,10 +61,10 @@ impl From<OAuthClientRecord> for OAuthClient {
 #[serde(deny_unknown_fields)]
 pub struct CreateOAuthClient {
     /// 1–256 characters.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     pub name: Option<String>,
     /// One or more of the contract's scopes.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = Vec<String>)]
     pub scopes: Option<Vec<String>>,
 }
 

@@ -46,6 +46,7 @@ pub struct Agent {
     pub tools: Vec<ToolDeclaration>,
     /// Cap on tool-call rounds per answer.
     pub max_steps: u32,
+    #[schema(value_type = crate::metadata::MetadataSchema)]
     pub metadata: Metadata,
     #[serde(serialize_with = "clock::serialize_ms")]
     #[schema(value_type = String, format = DateTime)]
@@ -60,7 +61,7 @@ pub struct Agent {
 #[serde(deny_unknown_fields)]
 pub struct CreateAgent {
     /// 1–256 characters.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     pub name: Option<String>,
     /// A template id from `GET /v1/templates`; fills the fields left out.
     pub template: Option<String>,
@@ -72,6 +73,7 @@ pub struct CreateAgent {
     pub tools: Option<Vec<Value>>,
     /// 1–100, default 10.
     pub max_steps: Option<i64>,
+    #[schema(value_type = Option<crate::metadata::MetadataSchema>)]
     pub metadata: Option<Metadata>,
 }
 
@@ -98,7 +100,7 @@ pub struct UpdateAgent {
     /// A JSON Merge Patch (RFC 7396) of the metadata: keys set to `null` are
     /// removed; `"metadata": null` removes every key.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Option<BTreeMap<String, Option<String>>>>,
 }
 

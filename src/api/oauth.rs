@@ -90,7 +90,7 @@ pub async fn delete_client(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
     /// Must be `client_credentials`.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     grant_type: Option<String>,
     /// Space-separated scopes, a subset of the client's; all of them when
     /// left out.
@@ -105,7 +105,7 @@ pub struct TokenRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RevokeRequest {
     /// The access token to revoke.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     token: Option<String>,
     /// `access_token` (the only kind there is); not needed.
     #[serde(rename = "token_type_hint")]

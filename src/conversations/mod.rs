@@ -71,6 +71,7 @@ pub struct Message {
     /// window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<ContextReport>,
+    #[schema(value_type = crate::metadata::MetadataSchema)]
     pub metadata: Metadata,
     #[serde(serialize_with = "clock::serialize_ms")]
     #[schema(value_type = String, format = DateTime)]
@@ -116,7 +117,7 @@ pub enum OnBusy {
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     /// The user's message, 1–200,000 characters.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     pub content: Option<String>,
     /// Any string of 1–128 characters; left out, `default`.
     pub conversation_id: Option<String>,
@@ -127,6 +128,7 @@ pub struct SendMessage {
     /// `reject` (default) or `enqueue`.
     pub on_busy: Option<OnBusy>,
     /// Metadata stored on the user's message.
+    #[schema(value_type = Option<crate::metadata::MetadataSchema>)]
     pub metadata: Option<Metadata>,
 }
 

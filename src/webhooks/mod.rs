@@ -72,13 +72,14 @@ pub fn matches(patterns: &[String], kind: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     /// `http(s)` URL the events are POSTed to; checked by the URL guard.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     pub url: Option<String>,
     /// Event types, `*`, or wildcards such as `workflow.run.*`; default `["*"]`.
     pub events: Option<Vec<String>>,
     pub description: Option<String>,
     /// Default `true`.
     pub enabled: Option<bool>,
+    #[schema(value_type = Option<crate::metadata::MetadataSchema>)]
     pub metadata: Option<Metadata>,
 }
 
@@ -96,7 +97,7 @@ pub struct UpdateEndpoint {
     pub enabled: Option<bool>,
     /// A JSON Merge Patch (RFC 7396) of the metadata.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Option<BTreeMap<String, Option<String>>>>,
 }
 

@@ -37,6 +37,7 @@ pub struct Endpoint {
     /// Why the server disabled it (`410 Gone`, failing for days), if it did.
     pub disabled_reason: Option<String>,
     pub description: Option<String>,
+    #[schema(value_type = crate::metadata::MetadataSchema)]
     pub metadata: Metadata,
     /// `whsec_…`: only in the answers that create or rotate it.
     #[serde(skip_serializing_if = "Option::is_none")]

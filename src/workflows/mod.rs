@@ -36,7 +36,7 @@ pub const MAX_RUN_WAIT_SECONDS: f64 = 60.0;
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkflow {
     /// 1–256 characters.
-    #[schema(required = true)]
+    #[schema(required = true, value_type = String)]
     pub name: Option<String>,
     pub description: Option<String>,
     /// JSON Schema the run input must match.
@@ -46,6 +46,7 @@ pub struct CreateWorkflow {
     pub steps: Option<Value>,
     /// Output template; left out, the last step's output.
     pub output: Option<Value>,
+    #[schema(value_type = Option<crate::metadata::MetadataSchema>)]
     pub metadata: Option<Metadata>,
 }
 
@@ -65,13 +66,14 @@ pub struct UpdateWorkflow {
     pub input_schema: Option<Option<Value>>,
     #[schema(value_type = Option<Vec<Object>>)]
     pub steps: Option<Value>,
-    /// `null` removes it (the last step's output is the run's).
+    /// Any JSON with templates, as at creation; `null` removes it (the
+    /// last step's output is the run's).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub output: Option<Option<Value>>,
     /// A JSON Merge Patch (RFC 7396) of the metadata.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<BTreeMap<String, Option<String>>>)]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<Option<BTreeMap<String, Option<String>>>>,
 }
 

@@ -25,6 +25,7 @@ pub struct Workflow {
     pub steps: Value,
     /// The run output template; left out, the last step's output.
     pub output: Option<Value>,
+    #[schema(value_type = crate::metadata::MetadataSchema)]
     pub metadata: Metadata,
     #[serde(serialize_with = "clock::serialize_ms")]
     #[schema(value_type = String, format = DateTime)]

@@ -641,7 +641,7 @@ export interface components {
              * @description Cap on tool-call rounds per answer.
              */
             max_steps: number;
-            metadata: components["schemas"]["BTreeMap"];
+            metadata: components["schemas"]["Metadata"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -699,9 +699,6 @@ export interface components {
             /** @enum {string} */
             object: "api_key";
         };
-        BTreeMap: {
-            [key: string]: string;
-        };
         /** @description How the history was trimmed for an answer, recorded on its message. */
         ContextReport: {
             /**
@@ -718,7 +715,7 @@ export interface components {
         /** @description Body of `POST /v1/agents`. */
         CreateAgent: {
             /** @description 1–256 characters. */
-            name: string | null;
+            name: string;
             /** @description A template id from `GET /v1/templates`; fills the fields left out. */
             template?: string | null;
             /** @description The system prompt, at most 100,000 characters. */
@@ -731,38 +728,38 @@ export interface components {
              * @description 1–100, default 10.
              */
             max_steps?: number | null;
-            metadata?: components["schemas"]["BTreeMap"] | null;
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** @description Body of `POST /v1/api_keys`. */
         CreateApiKey: {
             name?: string | null;
             /** @description One or more of the contract's scopes, e.g. `["agents:read"]`. */
-            scopes: string[] | null;
+            scopes: string[];
             /** @description RFC 3339 time after which the key stops working; in the future. */
             expires_at?: string | null;
         };
         /** @description Body of `POST /v1/webhooks`. */
         CreateEndpoint: {
             /** @description `http(s)` URL the events are POSTed to; checked by the URL guard. */
-            url: string | null;
+            url: string;
             /** @description Event types, `*`, or wildcards such as `workflow.run.*`; default `["*"]`. */
             events?: string[] | null;
             description?: string | null;
             /** @description Default `true`. */
             enabled?: boolean | null;
-            metadata?: components["schemas"]["BTreeMap"] | null;
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** @description Body of `POST /v1/oauth/clients`. */
         CreateOAuthClient: {
             /** @description 1–256 characters. */
-            name: string | null;
+            name: string;
             /** @description One or more of the contract's scopes. */
-            scopes: string[] | null;
+            scopes: string[];
         };
         /** @description Body of `POST /v1/workflows`. */
         CreateWorkflow: {
             /** @description 1–256 characters. */
-            name: string | null;
+            name: string;
             description?: string | null;
             /** @description JSON Schema the run input must match. */
             input_schema?: unknown;
@@ -770,7 +767,7 @@ export interface components {
             steps: Record<string, unknown>[];
             /** @description Output template; left out, the last step's output. */
             output?: unknown;
-            metadata?: components["schemas"]["BTreeMap"] | null;
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** @description Totals of one UTC day. */
         DayUsage: {
@@ -840,7 +837,7 @@ export interface components {
             /** @description Why the server disabled it (`410 Gone`, failing for days), if it did. */
             disabled_reason?: string | null;
             description?: string | null;
-            metadata: components["schemas"]["BTreeMap"];
+            metadata: components["schemas"]["Metadata"];
             /** @description `whsec_…`: only in the answers that create or rotate it. */
             secret?: string | null;
             /** Format: date-time */
@@ -869,7 +866,7 @@ export interface components {
                  * @description Cap on tool-call rounds per answer.
                  */
                 max_steps: number;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** Format: date-time */
                 created_at: string;
                 /** Format: date-time */
@@ -995,7 +992,7 @@ export interface components {
                 /** @description Why the server disabled it (`410 Gone`, failing for days), if it did. */
                 disabled_reason?: string | null;
                 description?: string | null;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** @description `whsec_…`: only in the answers that create or rotate it. */
                 secret?: string | null;
                 /** Format: date-time */
@@ -1055,7 +1052,7 @@ export interface components {
                 usage?: components["schemas"]["Usage"] | null;
                 stop_reason?: components["schemas"]["StopReason"] | null;
                 context?: components["schemas"]["ContextReport"] | null;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** Format: date-time */
                 created_at: string;
             };
@@ -1134,7 +1131,7 @@ export interface components {
                 steps: Record<string, unknown>[];
                 /** @description The run output template; left out, the last step's output. */
                 output?: unknown;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** Format: date-time */
                 created_at: string;
                 /** Format: date-time */
@@ -1201,7 +1198,7 @@ export interface components {
                  * @description Cap on tool-call rounds per answer.
                  */
                 max_steps: number;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** Format: date-time */
                 created_at: string;
                 /** Format: date-time */
@@ -1280,7 +1277,7 @@ export interface components {
                 /** @description Why the server disabled it (`410 Gone`, failing for days), if it did. */
                 disabled_reason?: string | null;
                 description?: string | null;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** @description `whsec_…`: only in the answers that create or rotate it. */
                 secret?: string | null;
                 /** Format: date-time */
@@ -1329,7 +1326,7 @@ export interface components {
                 usage?: components["schemas"]["Usage"] | null;
                 stop_reason?: components["schemas"]["StopReason"] | null;
                 context?: components["schemas"]["ContextReport"] | null;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** Format: date-time */
                 created_at: string;
             }[];
@@ -1433,7 +1430,7 @@ export interface components {
                 steps: Record<string, unknown>[];
                 /** @description The run output template; left out, the last step's output. */
                 output?: unknown;
-                metadata: components["schemas"]["BTreeMap"];
+                metadata: components["schemas"]["Metadata"];
                 /** Format: date-time */
                 created_at: string;
                 /** Format: date-time */
@@ -1475,7 +1472,7 @@ export interface components {
             usage?: components["schemas"]["Usage"] | null;
             stop_reason?: components["schemas"]["StopReason"] | null;
             context?: components["schemas"]["ContextReport"] | null;
-            metadata: components["schemas"]["BTreeMap"];
+            metadata: components["schemas"]["Metadata"];
             /** Format: date-time */
             created_at: string;
             /** @enum {string} */
@@ -1490,6 +1487,10 @@ export interface components {
              * @description When the response was made, RFC 3339 UTC.
              */
             timestamp: string;
+        };
+        /** @description Free-form labels: at most 50 keys of at most 40 characters, string values of at most 500 characters. */
+        Metadata: {
+            [key: string]: string;
         };
         /**
          * @description Live or test (sandbox): two fully separate data sets of one organization.
@@ -1557,7 +1558,7 @@ export interface components {
         /** @description The form of `POST /v1/oauth/revoke` (`application/x-www-form-urlencoded`). */
         RevokeRequest: {
             /** @description The access token to revoke. */
-            token: string | null;
+            token: string;
             /** @description `access_token` (the only kind there is); not needed. */
             token_type_hint?: string | null;
             client_id?: string | null;
@@ -1603,7 +1604,7 @@ export interface components {
         /** @description Body of `POST /v1/agents/{id}/messages`. */
         SendMessage: {
             /** @description The user's message, 1–200,000 characters. */
-            content: string | null;
+            content: string;
             /** @description Any string of 1–128 characters; left out, `default`. */
             conversation_id?: string | null;
             /**
@@ -1613,7 +1614,7 @@ export interface components {
              */
             stream?: boolean | null;
             on_busy?: components["schemas"]["OnBusy"] | null;
-            metadata?: components["schemas"]["BTreeMap"] | null;
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** @description Body of `POST /v1/workflows/{id}/run`. */
         StartRun: {
@@ -1680,7 +1681,7 @@ export interface components {
         /** @description The form of `POST /v1/oauth/token` (`application/x-www-form-urlencoded`). */
         TokenRequest: {
             /** @description Must be `client_credentials`. */
-            grant_type: string | null;
+            grant_type: string;
             /**
              * @description Space-separated scopes, a subset of the client's; all of them when
              *     left out.
@@ -1750,9 +1751,7 @@ export interface components {
              * @description A JSON Merge Patch (RFC 7396) of the metadata: keys set to `null` are
              *     removed; `"metadata": null` removes every key.
              */
-            metadata?: {
-                [key: string]: string | null;
-            } | null;
+            metadata?: Record<string, unknown> | null;
         };
         /**
          * @description Body of `PATCH /v1/webhooks/{id}`: only the fields sent change.
@@ -1765,9 +1764,7 @@ export interface components {
             description?: string | null;
             enabled?: boolean | null;
             /** @description A JSON Merge Patch (RFC 7396) of the metadata. */
-            metadata?: {
-                [key: string]: string | null;
-            } | null;
+            metadata?: Record<string, unknown> | null;
         };
         /**
          * @description Body of `PATCH /v1/workflows/{id}`: only the fields sent change; a new
@@ -1780,12 +1777,13 @@ export interface components {
             /** @description `null` removes it. */
             input_schema?: Record<string, unknown> | null;
             steps?: Record<string, unknown>[] | null;
-            /** @description `null` removes it (the last step's output is the run's). */
-            output?: Record<string, unknown> | null;
+            /**
+             * @description Any JSON with templates, as at creation; `null` removes it (the
+             *     last step's output is the run's).
+             */
+            output?: unknown;
             /** @description A JSON Merge Patch (RFC 7396) of the metadata. */
-            metadata?: {
-                [key: string]: string | null;
-            } | null;
+            metadata?: Record<string, unknown> | null;
         };
         /** @description Tokens a model call consumed. */
         Usage: {
@@ -1811,7 +1809,7 @@ export interface components {
             steps: Record<string, unknown>[];
             /** @description The run output template; left out, the last step's output. */
             output?: unknown;
-            metadata: components["schemas"]["BTreeMap"];
+            metadata: components["schemas"]["Metadata"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
