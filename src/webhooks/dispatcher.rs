@@ -210,6 +210,8 @@ impl Dispatcher {
             .await
         {
             tracing::error!(delivery = %delivery.id, error = %err, "could not record a delivery attempt");
+        } else {
+            tracing::debug!(delivery = %delivery.id, succeeded = attempt.succeeded, "delivery attempted");
         }
     }
 

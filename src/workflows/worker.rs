@@ -305,6 +305,8 @@ impl Workflows {
             .await
         {
             tracing::error!(run = %run_id, error = %err, "could not record the end of a run");
+        } else {
+            tracing::debug!(run = %run_id, status = status.as_str(), "run finished");
         }
         self.finished.send_modify(|n| *n += 1);
     }

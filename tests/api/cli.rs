@@ -15,6 +15,8 @@ pub struct Served {
     pub child: Child,
     pub base: String,
     pub stdout: Vec<String>,
+    /// Every line the process wrote to stderr (its log), as it comes.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 pub fn faos(dir: &std::path::Path) -> Command {
@@ -31,15 +33,14 @@ pub fn faos(dir: &std::path::Path) -> Command {
 
 /// Starts `faos serve` on a free port; waits for its "listening" log line.
 pub async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
+    serve_on(dir, "sqlite://faos.db", extra_env).await
+}
+
+/// Starts `faos serve` on `database`; see [`serve`].
+pub async fn serve_on(dir: &std::path::Path, database: &str, extra_env: &[(&str, &str)]) -> Served {
     let mut command = faos(dir);
     command
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database",
-            "sqlite://faos.db",
-        ])
+        .args(["serve", "--addr", "127.0.0.1:0", "--database", database])
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -55,7 +56,13 @@ pub async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served 
     })
     .await
     .expect("faos listens within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+    let log: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let lines = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            lines.lock().unwrap().push(line);
+        }
+    });
     let mut stdout_lines = Vec::new();
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     while let Ok(Ok(Some(line))) =
@@ -67,6 +74,7 @@ pub async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served 
         child,
         base,
         stdout: stdout_lines,
+        log,
     }
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod helpers;
 mod idempotency;
 mod messages;
+mod nodes;
 mod oauth;
 mod openai;
 mod openapi;
