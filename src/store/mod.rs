@@ -3,6 +3,7 @@
 //! implementation of them. Every call about a user resource takes the
 //! caller's [`Tenant`]; there is no query by bare id.
 
+mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;
