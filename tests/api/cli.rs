@@ -685,3 +685,106 @@ async fn pending_deliveries_survive_a_crash_and_are_all_delivered() {
     );
     terminate(&mut second.child).await;
 }
+
+#[tokio::test]
+async fn two_nodes_on_one_database_claim_disjoint_work() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    let db = skip_unless!(TestDatabase::new().await);
+    // The receiver counts each webhook id it is sent.
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let counts = seen.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let counts = counts.clone();
+            async move {
+                let id = headers["webhook-id"].to_str().unwrap().to_string();
+                *counts.lock().unwrap().entry(id).or_default() += 1;
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("FAOS_OUTBOUND_ALLOW", "127.0.0.1")];
+    let mut a = serve(&db, dir.path(), &env).await;
+    let mut b = serve(&db, dir.path(), &env).await;
+    let live = key_from(&a.stdout, "live").unwrap();
+    assert!(b.stdout.is_empty(), "one bootstrap for both nodes");
+    let client = reqwest::Client::new();
+    let post = |base: &str, path: &str, body: Value| {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&live)
+            .json(&body)
+            .send()
+    };
+    let created = post(
+        &a.base,
+        "/v1/webhooks",
+        json!({"url": hook, "events": ["agent.created"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), 201);
+    let workflow: Value = post(
+        &b.base,
+        "/v1/workflows",
+        json!({"name": "Shared", "steps": [{"id": "one", "type": "transform", "value": 1}]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let run_path = format!(
+        "/v1/workflows/{}/run",
+        workflow["data"]["id"].as_str().unwrap()
+    );
+    let mut runs = Vec::new();
+    for i in 0..20 {
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let response = post(base, "/v1/agents", json!({"name": format!("agent {i}")}))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let run: Value = post(base, &run_path, json!({}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        runs.push(run["data"]["id"].as_str().unwrap().to_string());
+    }
+    for _ in 0..100 {
+        if seen.lock().unwrap().len() >= 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 20, "every event delivered");
+    assert!(
+        seen.values().all(|&n| n == 1),
+        "each exactly once: {seen:?}"
+    );
+    for id in runs {
+        let mut run = Value::Null;
+        for _ in 0..100 {
+            run = get(&a.base, &format!("/v1/runs/{id}"), &live).await.1["data"].clone();
+            if run["status"] == "succeeded" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(run["status"], "succeeded", "{run}");
+        assert_eq!(run["steps"][0]["attempts"], 1, "run once: {run}");
+    }
+    terminate(&mut a.child).await;
+    terminate(&mut b.child).await;
+}
