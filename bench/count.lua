@@ -11,9 +11,12 @@
 -- The count is kept in request(), not response(): a response() function
 -- makes wrk copy every header and body into Lua, which costs more for a
 -- larger body and would bias the comparison between two endpoints.
--- request() is called once per request sent; on call N + 1 the first N
--- responses have been recorded (one connection, no pipelining) and the
--- thread stops before the extra request's answer is read.
+-- wrk calls request() once at start to check the script (not sent), then
+-- once per request sent; on call N + 2 the first N responses have been
+-- recorded (one connection, no pipelining) and the thread stops before
+-- the extra request's answer is read. wrk's main thread would still sleep
+-- for the whole -d duration, so the script then sends wrk a SIGINT (its
+-- own way to end a run early: it prints the statistics as usual).
 --
 -- Prints one line at the end:
 --   "count: requests=N p50=… p90=… p99=… p999=… mean=… max=… (µs) non2xx=N"
@@ -28,8 +31,9 @@ end
 
 function request()
   sent = sent + 1
-  if sent > limit then
+  if sent == limit + 2 then
     wrk.thread:stop()
+    os.execute("kill -INT $PPID")
   end
   return req
 end

@@ -1,8 +1,11 @@
 //! Storage: every query FAOS runs lives under this module. The traits here
-//! are what the domain sees; each backend (`sqlite`, later `postgres`) is one
-//! implementation of them. Every call about a user resource takes the
+//! are what the domain sees; each backend (`sqlite`, `postgres`) is one
+//! implementation of them; `shared` holds the pure logic they have in
+//! common. Every call about a user resource takes the
 //! caller's [`Tenant`]; there is no query by bare id.
 
+pub mod postgres;
+mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -60,14 +63,13 @@ pub async fn open(database_url: &str) -> Result<Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?))
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        Err(Error::invalid(
-            "database",
-            "PostgreSQL is not supported by this build yet; use sqlite://PATH",
-        ))
+        Ok(Arc::new(postgres::PostgresStore::open(database_url).await?))
     } else {
         Err(Error::invalid(
             "database",
-            format!("unsupported database URL '{database_url}': expected sqlite://PATH"),
+            format!(
+                "unsupported database URL '{database_url}': expected sqlite://PATH or postgres://…"
+            ),
         ))
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, send, spawn_app};
+use crate::helpers::{TestApp, assert_error, send};
 
 const SCOPES: [&str; 8] = [
     "agents:read",
@@ -31,7 +31,7 @@ async fn restricted(app: &TestApp, scopes: &[&str]) -> String {
 
 #[tokio::test]
 async fn restricted_keys_carry_only_their_scopes() {
-    let app = spawn_app().await;
+    let app = app!();
     let (status, created) = send(
         app.request(Method::POST, "/v1/api_keys")
             .json(&json!({"name": "reader", "scopes": ["agents:read", "agents:read"]})),
@@ -93,7 +93,7 @@ async fn restricted_keys_carry_only_their_scopes() {
 
 #[tokio::test]
 async fn bad_key_requests_are_named() {
-    let app = spawn_app().await;
+    let app = app!();
     let past = "2020-01-01T00:00:00Z";
     for (body, param) in [
         (json!({}), "scopes"),
@@ -123,7 +123,7 @@ async fn bad_key_requests_are_named() {
 
 #[tokio::test]
 async fn revoked_and_expired_keys_are_refused() {
-    let app = spawn_app().await;
+    let app = app!();
     let (_, created) = send(
         app.request(Method::POST, "/v1/api_keys")
             .json(&json!({"scopes": ["agents:read"]})),
@@ -188,7 +188,7 @@ fn chrono_in(seconds: u64) -> String {
 /// The list comes from the OpenAPI document, not from a hand-kept table.
 #[tokio::test]
 async fn the_scope_matrix_covers_every_operation() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app.agent_id("Matrix").await;
     let (_, spec) = send(app.anonymous(Method::GET, "/v1/openapi.json")).await;
     let mut without = std::collections::HashMap::new();
@@ -233,7 +233,7 @@ async fn the_scope_matrix_covers_every_operation() {
 
 #[tokio::test]
 async fn scopes_cannot_be_widened_through_workflows_or_events() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app.agent_id("Private").await;
     send(
         app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))

@@ -3,11 +3,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, send, spawn_app, spawn_app_with};
+use crate::helpers::{assert_error, send};
 
 #[tokio::test]
 async fn create_get_update_delete_round_trip() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app
         .create_agent(json!({
             "name": "Support bot",
@@ -78,7 +78,7 @@ async fn create_get_update_delete_round_trip() {
 
 #[tokio::test]
 async fn a_template_fills_the_fields_left_out() {
-    let app = spawn_app().await;
+    let app = app!();
     let (status, templates) = send(app.request(Method::GET, "/v1/templates")).await;
     assert_eq!(status, 200);
     let list = templates["data"].as_array().unwrap();
@@ -112,7 +112,7 @@ async fn a_template_fills_the_fields_left_out() {
 
 #[tokio::test]
 async fn the_default_model_comes_from_configuration() {
-    let app = spawn_app_with(|c| c.default_model = "builtin/echo".into()).await;
+    let app = app!(|c| c.default_model = "builtin/echo".into());
     let agent = app.create_agent(json!({"name": "A"})).await;
     assert_eq!(agent["model"], "builtin/echo");
     let (_, templates) = send(app.request(Method::GET, "/v1/templates")).await;
@@ -121,7 +121,7 @@ async fn the_default_model_comes_from_configuration() {
 
 #[tokio::test]
 async fn every_bad_field_is_named() {
-    let app = spawn_app().await;
+    let app = app!();
     let long_name = "n".repeat(257);
     let long_key = "k".repeat(41);
     let long_param = format!("metadata.{long_key}");
@@ -247,7 +247,7 @@ async fn every_bad_field_is_named() {
 
 #[tokio::test]
 async fn valid_tools_of_every_type_are_kept() {
-    let app = spawn_app_with(|c| c.outbound_allow = "127.0.0.1".into()).await;
+    let app = app!(|c| c.outbound_allow = "127.0.0.1".into());
     let (status, workflow) =
         send(app.request(Method::POST, "/v1/workflows").json(
             &json!({"name": "Triage", "steps": [{"id": "t", "type": "transform", "value": 1}]}),
@@ -281,7 +281,7 @@ async fn valid_tools_of_every_type_are_kept() {
 
 #[tokio::test]
 async fn bad_updates_are_named_and_change_nothing() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app
         .create_agent(json!({"name": "Keep", "metadata": {"a": "1"}}))
         .await;
@@ -316,7 +316,7 @@ async fn bad_updates_are_named_and_change_nothing() {
 
 #[tokio::test]
 async fn concurrent_updates_of_different_fields_both_land() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app.create_agent(json!({"name": "Race"})).await;
     let path = format!("/v1/agents/{}", agent["id"].as_str().unwrap());
     let mut tasks = Vec::new();
@@ -335,7 +335,7 @@ async fn concurrent_updates_of_different_fields_both_land() {
 
 #[tokio::test]
 async fn names_count_characters_not_bytes() {
-    let app = spawn_app().await;
+    let app = app!();
     let name = "é".repeat(256);
     let agent = app.create_agent(json!({"name": name})).await;
     assert_eq!(agent["name"].as_str().unwrap().chars().count(), 256);
@@ -343,7 +343,7 @@ async fn names_count_characters_not_bytes() {
 
 #[tokio::test]
 async fn templates_are_a_paginated_list() {
-    let app = spawn_app().await;
+    let app = app!();
     let (_, all) = send(app.request(Method::GET, "/v1/templates")).await;
     let all: Vec<Value> = all["data"].as_array().unwrap().clone();
     assert_eq!(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, assert_error, deltas, read_events, send, spawn_app_with};
 use crate::standins::{self, Script, Scripted, StandIn};
 
-async fn app(script: Script, key: &str) -> (TestApp, StandIn) {
+async fn app(script: Script, key: &str) -> Option<(TestApp, StandIn)> {
     let stand_in = standins::anthropic(script, Duration::ZERO).await;
     let base = stand_in.base.clone();
     let key = key.to_string();
@@ -18,8 +18,8 @@ async fn app(script: Script, key: &str) -> (TestApp, StandIn) {
         c.anthropic_base_url = base;
         c.anthropic_api_key = Some(key);
     })
-    .await;
-    (app, stand_in)
+    .await?;
+    Some((app, stand_in))
 }
 
 /// Calls `current_time` first, then reports the result.
@@ -52,7 +52,7 @@ async fn claude_agent(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn tool_use_round_trips_through_the_messages_api() {
-    let (app, stand_in) = app(clock_script(), "sk-ant-test").await;
+    let (app, stand_in) = skip_unless!(app(clock_script(), "sk-ant-test").await);
     let agent = claude_agent(&app).await;
     let (status, reply) = send(
         app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))
@@ -89,7 +89,7 @@ async fn tool_use_round_trips_through_the_messages_api() {
 
 #[tokio::test]
 async fn streaming_with_tool_use() {
-    let (app, _) = app(clock_script(), "sk-ant-test").await;
+    let (app, _) = skip_unless!(app(clock_script(), "sk-ant-test").await);
     let agent = claude_agent(&app).await;
     let response = app
         .request(Method::POST, &format!("/v1/agents/{agent}/messages"))
@@ -115,7 +115,7 @@ async fn streaming_with_tool_use() {
 
 #[tokio::test]
 async fn anthropic_errors_are_502() {
-    let (app, _) = app(clock_script(), "sk-ant-wrong").await;
+    let (app, _) = skip_unless!(app(clock_script(), "sk-ant-wrong").await);
     let agent = claude_agent(&app).await;
     let (status, body) = send(
         app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))

@@ -1,5 +1,7 @@
 //! The `faos` binary itself: first start, keys, openapi, exit codes and
-//! graceful shutdown.
+//! graceful shutdown. Tests whose behaviour depends on the database (first
+//! start, keys, migrations, crash recovery) run on each backend; the rest
+//! are SQLite-only.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -7,6 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use crate::helpers::{Backend, TestDatabase};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_faos");
 
@@ -31,16 +35,12 @@ pub fn faos(dir: &std::path::Path) -> Command {
     command
 }
 
-/// Starts `faos serve` on a free port; waits for its "listening" log line.
-pub async fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
-    serve_on(dir, "sqlite://faos.db", extra_env).await
-}
-
-/// Starts `faos serve` on `database`; see [`serve`].
-pub async fn serve_on(dir: &std::path::Path, database: &str, extra_env: &[(&str, &str)]) -> Served {
+/// Starts `faos serve` on `db` and a free port, in `dir`; waits for its
+/// "listening" log line.
+pub async fn serve(db: &TestDatabase, dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
     let mut command = faos(dir);
     command
-        .args(["serve", "--addr", "127.0.0.1:0", "--database", database])
+        .args(["serve", "--addr", "127.0.0.1:0", "--database", &db.url])
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -114,8 +114,9 @@ async fn terminate(child: &mut Child) -> std::process::ExitStatus {
 
 #[tokio::test]
 async fn first_start_prints_two_keys_once_and_they_work() {
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
-    let mut first = serve(dir.path(), &[]).await;
+    let mut first = serve(&db, dir.path(), &[]).await;
     let live = key_from(&first.stdout, "live").expect("a live key is printed");
     let test = key_from(&first.stdout, "test").expect("a test key is printed");
     assert!(live.starts_with("sk_live_") && test.starts_with("sk_test_"));
@@ -123,7 +124,7 @@ async fn first_start_prints_two_keys_once_and_they_work() {
     assert_eq!(get(&first.base, "/v1/agents", &test).await.0, 200);
     assert!(terminate(&mut first.child).await.success());
 
-    let mut second = serve(dir.path(), &[]).await;
+    let mut second = serve(&db, dir.path(), &[]).await;
     assert!(
         second.stdout.is_empty(),
         "no keys on a second start: {:?}",
@@ -135,13 +136,14 @@ async fn first_start_prints_two_keys_once_and_they_work() {
 
 #[tokio::test]
 async fn keys_create_prints_only_a_working_key() {
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
     let output = faos(dir.path())
         .args([
             "keys",
             "create",
             "--database",
-            "sqlite://faos.db",
+            &db.url,
             "--mode",
             "test",
             "--name",
@@ -165,7 +167,7 @@ async fn keys_create_prints_only_a_working_key() {
             "keys",
             "create",
             "--database",
-            "sqlite://faos.db",
+            &db.url,
             "--org",
             "acme",
             "--plan",
@@ -178,7 +180,7 @@ async fn keys_create_prints_only_a_working_key() {
     let acme_live = String::from_utf8(output.stdout).unwrap().trim().to_string();
     assert!(acme_live.starts_with("sk_live_"));
 
-    let mut server = serve(dir.path(), &[]).await;
+    let mut server = serve(&db, dir.path(), &[]).await;
     assert!(
         server.stdout.is_empty(),
         "the database already had an organization"
@@ -212,12 +214,14 @@ async fn keys_create_prints_only_a_working_key() {
 
 #[tokio::test]
 async fn openapi_prints_the_served_document() {
+    sqlite_only!();
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
     let output = faos(dir.path()).arg("openapi").output().await.unwrap();
     assert!(output.status.success());
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed["openapi"], "3.1.0");
-    let mut server = serve(dir.path(), &[]).await;
+    let mut server = serve(&db, dir.path(), &[]).await;
     let served: Value = reqwest::get(format!("{}/v1/openapi.json", server.base))
         .await
         .unwrap()
@@ -230,20 +234,21 @@ async fn openapi_prints_the_served_document() {
 
 #[tokio::test]
 async fn migrate_and_set_plan_succeed() {
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
     let status = faos(dir.path())
-        .args(["migrate", "--database", "sqlite://m.db"])
+        .args(["migrate", "--database", &db.url])
         .status()
         .await
         .unwrap();
     assert!(status.success());
-    assert!(dir.path().join("m.db").exists());
+    assert!(db.is_migrated().await);
     let status = faos(dir.path())
         .args([
             "orgs",
             "set-plan",
             "--database",
-            "sqlite://m.db",
+            &db.url,
             "--org",
             "big",
             "--plan",
@@ -270,6 +275,7 @@ async fn fails(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
 
 #[tokio::test]
 async fn bad_usage_exits_2_with_one_line() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     for args in [
         vec!["serve", "--no-such-flag"],
@@ -298,10 +304,11 @@ async fn unusable_addresses_and_databases_exit_1_with_one_line() {
     );
     assert!(!stderr.contains("panicked"));
 
-    for database in [
-        "sqlite:///nonexistent-dir/sub/faos.db",
-        "mysql://localhost/x",
-    ] {
+    let unusable = match crate::BACKEND {
+        Backend::Sqlite => "sqlite:///nonexistent-dir/sub/faos.db",
+        Backend::Postgres => "postgres://postgres@127.0.0.1:1/faos",
+    };
+    for database in [unusable, "mysql://localhost/x"] {
         let (code, stderr) = fails(
             dir.path(),
             &["serve", "--addr", "127.0.0.1:0", "--database", database],
@@ -319,11 +326,12 @@ async fn unusable_addresses_and_databases_exit_1_with_one_line() {
 
 #[tokio::test]
 async fn a_start_that_cannot_listen_prints_no_keys() {
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let output = faos(dir.path())
-        .args(["serve", "--addr", &addr])
+        .args(["serve", "--addr", &addr, "--database", &db.url])
         .output()
         .await
         .unwrap();
@@ -333,7 +341,7 @@ async fn a_start_that_cannot_listen_prints_no_keys() {
         "no keys printed: {}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let mut server = serve(dir.path(), &[]).await;
+    let mut server = serve(&db, dir.path(), &[]).await;
     assert!(
         key_from(&server.stdout, "live").is_some(),
         "the keys come with the first start that runs"
@@ -343,6 +351,7 @@ async fn a_start_that_cannot_listen_prints_no_keys() {
 
 #[tokio::test]
 async fn bad_settings_are_usage_errors_or_clear_failures() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     for (args, code) in [
         (vec!["serve", "--addr", "not-an-address"], 2),
@@ -405,6 +414,7 @@ async fn bad_settings_are_usage_errors_or_clear_failures() {
 
 #[tokio::test]
 async fn a_closed_stdout_is_an_error_not_a_panic() {
+    sqlite_only!();
     let dir = tempfile::tempdir().unwrap();
     let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
         println!("skipping: no /dev/full here");
@@ -430,6 +440,8 @@ async fn a_closed_stdout_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn configuration_layers_env_over_file_and_flags_over_env() {
+    sqlite_only!();
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("faos.toml"),
@@ -437,13 +449,18 @@ async fn configuration_layers_env_over_file_and_flags_over_env() {
     )
     .unwrap();
     // The file's addr (port 1) is overridden by the flag; its model is used.
-    let mut server = serve(dir.path(), &[]).await;
+    let mut server = serve(&db, dir.path(), &[]).await;
     let live = key_from(&server.stdout, "live").unwrap();
     let templates = get(&server.base, "/v1/templates", &live).await.1;
     assert_eq!(templates["data"][0]["model"], "builtin/echo");
     terminate(&mut server.child).await;
 
-    let mut server = serve(dir.path(), &[("FAOS_DEFAULT_MODEL", "builtin/assistant")]).await;
+    let mut server = serve(
+        &db,
+        dir.path(),
+        &[("FAOS_DEFAULT_MODEL", "builtin/assistant")],
+    )
+    .await;
     let templates = get(&server.base, "/v1/templates", &live).await.1;
     assert_eq!(
         templates["data"][0]["model"], "builtin/assistant",
@@ -462,6 +479,7 @@ async fn configuration_layers_env_over_file_and_flags_over_env() {
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish() {
+    let db = skip_unless!(TestDatabase::new().await);
     // A slow model stand-in: answers after 1.5 s.
     let slow = axum::Router::new().route(
         "/v1/chat/completions",
@@ -475,7 +493,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
     tokio::spawn(async move { axum::serve(listener, slow).await.unwrap() });
 
     let dir = tempfile::tempdir().unwrap();
-    let mut server = serve(dir.path(), &[("FAOS_OPENAI_BASE_URL", &model_base)]).await;
+    let mut server = serve(&db, dir.path(), &[("FAOS_OPENAI_BASE_URL", &model_base)]).await;
     let live = key_from(&server.stdout, "live").unwrap();
     let client = reqwest::Client::new();
     let agent: Value = client
@@ -514,9 +532,10 @@ async fn sigterm_lets_in_flight_requests_finish() {
 
 #[tokio::test]
 async fn a_run_killed_mid_way_resumes_after_a_restart() {
+    let db = skip_unless!(TestDatabase::new().await);
     let dir = tempfile::tempdir().unwrap();
     let env = [("FAOS_RUN_LEASE_SECONDS", "1")];
-    let mut first = serve(dir.path(), &env).await;
+    let mut first = serve(&db, dir.path(), &env).await;
     let live = key_from(&first.stdout, "live").unwrap();
     let client = reqwest::Client::new();
     let post = |base: &str, path: &str, body: Value| {
@@ -561,7 +580,7 @@ async fn a_run_killed_mid_way_resumes_after_a_restart() {
         .unwrap();
     first.child.wait().await.unwrap();
 
-    let mut second = serve(dir.path(), &env).await;
+    let mut second = serve(&db, dir.path(), &env).await;
     let mut run = Value::Null;
     for _ in 0..200 {
         run = get(&second.base, &format!("/v1/runs/{run_id}"), &live)
@@ -595,6 +614,7 @@ async fn a_run_killed_mid_way_resumes_after_a_restart() {
 
 #[tokio::test]
 async fn pending_deliveries_survive_a_crash_and_are_all_delivered() {
+    let db = skip_unless!(TestDatabase::new().await);
     use std::collections::HashSet;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
@@ -628,7 +648,7 @@ async fn pending_deliveries_survive_a_crash_and_are_all_delivered() {
         ("FAOS_WEBHOOK_RETRY_SCHEDULE", schedule.as_str()),
         ("FAOS_WEBHOOK_LEASE_SECONDS", "1"),
     ];
-    let mut first = serve(dir.path(), &env).await;
+    let mut first = serve(&db, dir.path(), &env).await;
     let live = key_from(&first.stdout, "live").unwrap();
     let client = reqwest::Client::new();
     let created = client
@@ -660,7 +680,7 @@ async fn pending_deliveries_survive_a_crash_and_are_all_delivered() {
     assert!(delivered.lock().unwrap().is_empty());
 
     up.store(true, Ordering::SeqCst);
-    let mut second = serve(dir.path(), &env).await;
+    let mut second = serve(&db, dir.path(), &env).await;
     for _ in 0..200 {
         if delivered.lock().unwrap().len() >= 50 {
             break;

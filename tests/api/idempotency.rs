@@ -5,11 +5,11 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_error, send, spawn_app};
+use crate::helpers::{assert_error, send};
 
 #[tokio::test]
 async fn the_first_response_is_replayed() {
-    let app = spawn_app().await;
+    let app = app!();
     let post = |body: serde_json::Value, key: &str| {
         app.request(Method::POST, "/v1/agents")
             .header("Idempotency-Key", key)
@@ -77,7 +77,7 @@ async fn the_first_response_is_replayed() {
 
 #[tokio::test]
 async fn fifty_concurrent_identical_requests_have_one_effect() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app.agent_id("Busy").await;
     let requests = (0..50).map(|_| {
         app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))

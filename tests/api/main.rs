@@ -1,13 +1,17 @@
-//! Black-box tests: each starts the real server on 127.0.0.1:0 with a
-//! SQLite database file in a temp dir and speaks HTTP to it. One test
-//! binary (modules below) keeps link time low.
+//! Black-box tests on SQLite: each starts the real server on 127.0.0.1:0
+//! with a SQLite database file in a temp dir and speaks HTTP to it. One
+//! test binary (modules below) keeps link time low. `tests/api_postgres`
+//! compiles the same modules again to run every test on PostgreSQL.
+
+// First: its macros (`app!`, `skip_unless!`, `sqlite_only!`) serve the rest.
+#[macro_use]
+mod helpers;
 
 mod access;
 mod agents;
 mod anthropic;
 mod auth;
 mod cli;
-mod helpers;
 mod idempotency;
 mod messages;
 mod nodes;
@@ -24,3 +28,6 @@ mod usage;
 mod webhooks;
 mod wire;
 mod workflows;
+
+/// The database every test of this binary runs on.
+pub const BACKEND: helpers::Backend = helpers::Backend::Sqlite;

@@ -3,11 +3,11 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_error, send, spawn_app};
+use crate::helpers::{assert_error, send};
 
 #[tokio::test]
 async fn an_agent_replies_and_both_messages_are_stored() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app
         .create_agent(json!({"name": "Support", "template": "customer-service"}))
         .await;
@@ -49,7 +49,7 @@ async fn an_agent_replies_and_both_messages_are_stored() {
 
 #[tokio::test]
 async fn the_model_sees_the_conversation_so_far_and_conversations_are_separate() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Memory").await;
     let path = format!("/v1/agents/{id}/messages");
     let say = |content: &str, conversation: &str| {
@@ -88,7 +88,7 @@ async fn the_model_sees_the_conversation_so_far_and_conversations_are_separate()
 
 #[tokio::test]
 async fn history_is_paginated() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Pages").await;
     let path = format!("/v1/agents/{id}/messages");
     for i in 0..5 {
@@ -124,7 +124,7 @@ async fn history_is_paginated() {
 
 #[tokio::test]
 async fn bad_messages_are_named_and_store_nothing() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Strict").await;
     let path = format!("/v1/agents/{id}/messages");
     let cases = vec![
@@ -182,7 +182,7 @@ async fn bad_messages_are_named_and_store_nothing() {
 
 #[tokio::test]
 async fn deleting_an_agent_deletes_its_conversations() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Gone").await;
     let path = format!("/v1/agents/{id}/messages");
     send(

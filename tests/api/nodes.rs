@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::cli::{Served, faos, key_from, serve_on};
+use crate::cli::{Served, faos, key_from, serve};
+use crate::helpers::TestDatabase;
 
 /// What the local receiver saw: http step calls by run input `n`, webhook
 /// deliveries by endpoint and `webhook-id`.
@@ -81,8 +82,10 @@ const ENDPOINTS: usize = 4;
 /// completion (so `RUNS × ENDPOINTS` deliveries), SIGKILLs the last node
 /// once a third of the runs have called out, and checks the rest finish
 /// everything.
-pub async fn nodes_share_and_take_over_work(nodes: usize, database: &str) {
+async fn nodes_share_and_take_over_work(nodes: usize) {
     assert!(nodes >= 2);
+    let db = skip_unless!(TestDatabase::new().await);
+    let database = db.url.as_str();
     let dir = tempfile::tempdir().unwrap();
     let (receiver, seen) = receiver().await;
     let schedule = vec!["0.5"; 20].join(",");
@@ -93,7 +96,7 @@ pub async fn nodes_share_and_take_over_work(nodes: usize, database: &str) {
         ("FAOS_WEBHOOK_LEASE_SECONDS", "3"),
         ("FAOS_WEBHOOK_RETRY_SCHEDULE", schedule.as_str()),
     ];
-    let mut servers = vec![serve_on(dir.path(), database, &env).await];
+    let mut servers = vec![serve(&db, dir.path(), &env).await];
     let key = key_from(&servers[0].stdout, "live").expect("the first node prints keys");
     let status = faos(dir.path())
         .args([
@@ -111,7 +114,7 @@ pub async fn nodes_share_and_take_over_work(nodes: usize, database: &str) {
         .unwrap();
     assert!(status.success());
     for _ in 1..nodes {
-        servers.push(serve_on(dir.path(), database, &env).await);
+        servers.push(serve(&db, dir.path(), &env).await);
     }
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
     let client = reqwest::Client::new();
@@ -288,11 +291,11 @@ pub async fn nodes_share_and_take_over_work(nodes: usize, database: &str) {
 }
 
 #[tokio::test]
-async fn two_nodes_on_one_sqlite_file_share_work_and_survive_a_kill() {
-    nodes_share_and_take_over_work(2, "sqlite://faos.db").await;
+async fn two_nodes_share_work_and_survive_a_kill() {
+    nodes_share_and_take_over_work(2).await;
 }
 
 #[tokio::test]
-async fn three_nodes_on_one_sqlite_file_share_work_and_survive_a_kill() {
-    nodes_share_and_take_over_work(3, "sqlite://faos.db").await;
+async fn three_nodes_share_work_and_survive_a_kill() {
+    nodes_share_and_take_over_work(3).await;
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, send, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_error, send};
 
 /// Creates a client with `scopes`; returns (client_id, client_secret).
 async fn client(app: &TestApp, scopes: &[&str]) -> (String, String) {
@@ -74,7 +74,7 @@ async fn token(app: &TestApp, id: &str, secret: &str, scope: Option<&str>) -> Va
 
 #[tokio::test]
 async fn client_credentials_grant_a_token_limited_to_its_scopes() {
-    let app = spawn_app().await;
+    let app = app!();
     let (id, secret) = client(&app, &["agents:read", "agents:write"]).await;
     let granted = token(&app, &id, &secret, None).await;
     assert_eq!(granted["token_type"], "Bearer");
@@ -140,7 +140,7 @@ async fn client_credentials_grant_a_token_limited_to_its_scopes() {
 
 #[tokio::test]
 async fn bad_client_credentials_are_invalid_client() {
-    let app = spawn_app().await;
+    let app = app!();
     let (id, secret) = client(&app, &["agents:read"]).await;
     let grant = [("grant_type", "client_credentials")];
     let wrong = post_form(
@@ -204,7 +204,7 @@ async fn bad_client_credentials_are_invalid_client() {
 
 #[tokio::test]
 async fn bad_grants_and_scope_escalation_are_refused() {
-    let app = spawn_app().await;
+    let app = app!();
     let (id, secret) = client(&app, &["agents:read"]).await;
     let basic = Some((id.as_str(), secret.as_str()));
     let password = post_form(
@@ -231,7 +231,7 @@ async fn bad_grants_and_scope_escalation_are_refused() {
 
 #[tokio::test]
 async fn revoked_tokens_and_deleted_clients_stop_working() {
-    let app = spawn_app().await;
+    let app = app!();
     let (id, secret) = client(&app, &["agents:read"]).await;
     let first = token(&app, &id, &secret, None).await;
     let first = first["access_token"].as_str().unwrap();
@@ -295,7 +295,7 @@ async fn revoked_tokens_and_deleted_clients_stop_working() {
 
 #[tokio::test]
 async fn expired_tokens_are_refused() {
-    let app = spawn_app_with(|c| c.oauth_token_ttl_seconds = 1).await;
+    let app = app!(|c| c.oauth_token_ttl_seconds = 1);
     let (id, secret) = client(&app, &["agents:read"]).await;
     let granted = token(&app, &id, &secret, None).await;
     assert_eq!(granted["expires_in"], 1);
@@ -319,7 +319,7 @@ async fn expired_tokens_are_refused() {
 
 #[tokio::test]
 async fn clients_are_managed_with_secret_keys_only_and_never_show_secrets_again() {
-    let app = spawn_app().await;
+    let app = app!();
     let (status, body) = send(
         app.request(Method::POST, "/v1/oauth/clients")
             .json(&json!({"name": "x", "scopes": ["agents:read", "root"]})),
@@ -370,7 +370,7 @@ async fn clients_are_managed_with_secret_keys_only_and_never_show_secrets_again(
 
 #[tokio::test]
 async fn idempotency_keys_belong_to_the_client_across_its_tokens() {
-    let app = spawn_app().await;
+    let app = app!();
     let (id, secret) = client(&app, &["agents:write"]).await;
     let one = token(&app, &id, &secret, None).await;
     let two = token(&app, &id, &secret, None).await;

@@ -4,11 +4,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{send, spawn_app};
+use crate::helpers::send;
 
 #[tokio::test]
 async fn the_document_is_openapi_3_1_with_both_security_schemes() {
-    let app = spawn_app().await;
+    let app = app!();
     let (status, spec) = send(app.anonymous(Method::GET, "/v1/openapi.json")).await;
     assert_eq!(status, 200);
     assert_eq!(spec["openapi"], "3.1.0");
@@ -80,7 +80,7 @@ async fn the_document_is_openapi_3_1_with_both_security_schemes() {
 /// credentials it never answers "unknown route" or "wrong method".
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Spec").await;
     let (_, spec) = send(app.anonymous(Method::GET, "/v1/openapi.json")).await;
     let mut checked = 0;
@@ -108,7 +108,7 @@ async fn every_documented_operation_is_served() {
 
 #[tokio::test]
 async fn the_reference_page_is_served_without_a_cdn() {
-    let app = spawn_app().await;
+    let app = app!();
     let response = app.anonymous(Method::GET, "/docs/").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
@@ -143,7 +143,7 @@ async fn the_reference_page_is_served_without_a_cdn() {
 
 #[tokio::test]
 async fn the_served_document_matches_the_library_one() {
-    let app = spawn_app().await;
+    let app = app!();
     let (_, served) = send(app.anonymous(Method::GET, "/v1/openapi.json")).await;
     let built: Value = serde_json::to_value(faos::api::openapi::document()).unwrap();
     assert_eq!(served, built);

@@ -7,7 +7,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, send, spawn_app};
+use crate::helpers::{TestApp, assert_error, send};
 
 async fn create_many(app: &TestApp, prefix: &str, count: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -60,7 +60,7 @@ async fn walk(app: &TestApp, query: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn walking_all_pages_under_concurrent_inserts_yields_each_row_once() {
-    let app = spawn_app().await;
+    let app = app!();
     let originals = create_many(&app, "a", 250).await;
 
     let writer = {
@@ -99,7 +99,7 @@ async fn walking_all_pages_under_concurrent_inserts_yields_each_row_once() {
 
 #[tokio::test]
 async fn limits_default_to_20_and_bound_at_1_and_100() {
-    let app = spawn_app().await;
+    let app = app!();
     create_many(&app, "l", 105).await;
     let (_, page) = send(app.request(Method::GET, "/v1/agents")).await;
     assert_eq!(page["data"].as_array().unwrap().len(), 20);
@@ -118,7 +118,7 @@ async fn limits_default_to_20_and_bound_at_1_and_100() {
 
 #[tokio::test]
 async fn bad_parameters_are_named() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app.agent_id("p").await;
     app.agent_id("q").await;
     let (_, first) = send(app.request(Method::GET, "/v1/agents?limit=1")).await;

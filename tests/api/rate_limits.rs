@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use crate::cli::{BIN, faos, key_from, serve};
-use crate::helpers::{TestApp, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestDatabase, assert_error};
 
 async fn get_agents(app: &TestApp, key: &str) -> reqwest::Response {
     app.request_as(key, Method::GET, "/v1/agents")
@@ -33,7 +33,7 @@ fn window_end(seconds: i64) -> i64 {
 #[tokio::test]
 async fn the_61st_request_in_a_minute_is_refused_with_retry_after() {
     // A one-hour "minute" keeps all 61 requests in one window.
-    let app = spawn_app_with(|c| c.rate_limit_minute_seconds = 3600.0).await;
+    let app = app!(|c| c.rate_limit_minute_seconds = 3600.0);
     app.store
         .set_plan(&app.org_id, "starter", None, None)
         .await
@@ -76,7 +76,7 @@ async fn the_61st_request_in_a_minute_is_refused_with_retry_after() {
 
 #[tokio::test]
 async fn the_day_window_is_reported_when_nearer_to_running_out() {
-    let app = spawn_app().await;
+    let app = app!();
     app.store
         .set_plan(&app.org_id, "enterprise", Some(100), Some(5))
         .await
@@ -96,7 +96,7 @@ async fn the_day_window_is_reported_when_nearer_to_running_out() {
 
 #[tokio::test]
 async fn a_new_window_starts_from_zero() {
-    let app = spawn_app_with(|c| c.rate_limit_minute_seconds = 2.0).await;
+    let app = app!(|c| c.rate_limit_minute_seconds = 2.0);
     app.store
         .set_plan(&app.org_id, "enterprise", Some(3), Some(1_000))
         .await
@@ -123,7 +123,7 @@ async fn a_new_window_starts_from_zero() {
 
 #[tokio::test]
 async fn failed_authentication_is_not_counted_and_has_no_limit_headers() {
-    let app = spawn_app().await;
+    let app = app!();
     app.store
         .set_plan(&app.org_id, "enterprise", Some(2), Some(2))
         .await
@@ -142,8 +142,8 @@ async fn failed_authentication_is_not_counted_and_has_no_limit_headers() {
 
 #[tokio::test]
 async fn set_plan_from_the_cli_applies_to_the_next_request() {
-    let app = spawn_app_with(|c| c.rate_limit_minute_seconds = 3600.0).await;
-    let database = format!("sqlite://{}", app.database_path.display());
+    let app = app!(|c| c.rate_limit_minute_seconds = 3600.0);
+    let database = app.database.url.clone();
     let set_plan = |args: &[&str]| {
         let mut command = std::process::Command::new(BIN);
         command
@@ -187,24 +187,25 @@ async fn set_plan_from_the_cli_applies_to_the_next_request() {
     assert_eq!(get_agents(&app, &app.live_key).await.status(), 429);
 }
 
-/// Starts two `faos serve` processes on one SQLite file (and `extra_env`),
+/// Starts two `faos serve` processes on one database (and `extra_env`),
 /// limits the organization to `limit` per (one-hour) minute, and sends 3 ×
 /// `limit` requests at once, alternating between them. Returns how many
-/// were accepted in each window.
-async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Vec<i64> {
+/// were accepted in each window; `None` when the backend is unavailable.
+async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Option<Vec<i64>> {
+    let db = TestDatabase::new().await?;
     let dir = tempfile::tempdir().unwrap();
     let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
     env.extend_from_slice(extra_env);
-    let mut first = serve(dir.path(), &env).await;
+    let mut first = serve(&db, dir.path(), &env).await;
     let key = key_from(&first.stdout, "live").expect("a live key");
-    let mut second = serve(dir.path(), &env).await;
+    let mut second = serve(&db, dir.path(), &env).await;
     let per_minute = limit.to_string();
     let status = faos(dir.path())
         .args([
             "orgs",
             "set-plan",
             "--database",
-            "sqlite://faos.db",
+            &db.url,
             "--org",
             "default",
         ])
@@ -242,12 +243,12 @@ async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -
             *accepted.entry(reset).or_default() += 1;
         }
     }
-    accepted.into_values().collect()
+    Some(accepted.into_values().collect())
 }
 
 #[tokio::test]
 async fn two_processes_on_one_database_never_exceed_the_limit() {
-    let windows = two_processes_share_one_limit(&[], 40).await;
+    let windows = skip_unless!(two_processes_share_one_limit(&[], 40).await);
     assert!(windows.iter().all(|n| *n <= 40), "{windows:?}");
     if windows.len() == 1 {
         assert_eq!(windows[0], 40, "every allowed request is accepted");
@@ -266,7 +267,8 @@ async fn two_processes_on_one_redis_never_exceed_the_limit() {
         eprintln!("skipped: no Redis at {url} (set FAOS_TEST_REDIS_URL)");
         return;
     }
-    let windows = two_processes_share_one_limit(&[("FAOS_REDIS_URL", &url)], 40).await;
+    let windows =
+        skip_unless!(two_processes_share_one_limit(&[("FAOS_REDIS_URL", &url)], 40).await);
     assert!(windows.iter().all(|n| *n <= 40), "{windows:?}");
     if windows.len() == 1 {
         assert_eq!(windows[0], 40, "every allowed request is accepted");

@@ -6,8 +6,6 @@ use tokio::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
-
 async fn curl(args: &[&str]) -> Option<Value> {
     let output = match Command::new("curl").arg("-sS").args(args).output().await {
         Ok(output) => output,
@@ -26,7 +24,7 @@ async fn curl(args: &[&str]) -> Option<Value> {
 
 #[tokio::test]
 async fn the_seeds_curl_examples_answer_as_documented() {
-    let app = spawn_app().await;
+    let app = app!();
     let base = format!("{}/v1", app.base);
     let bearer = format!("Authorization: Bearer {}", app.live_key);
 

@@ -12,7 +12,7 @@ use crate::standins::{self, Script, Scripted, StandIn};
 
 /// An app whose `openai/…` models are a stand-in streaming one chunk per
 /// `chunk_delay`.
-pub async fn app_with_openai(script: Script, chunk_delay: Duration) -> (TestApp, StandIn) {
+pub async fn app_with_openai(script: Script, chunk_delay: Duration) -> Option<(TestApp, StandIn)> {
     let stand_in = standins::openai(script, chunk_delay).await;
     let base = stand_in.base.clone();
     let app = spawn_app_with(move |c| {
@@ -21,8 +21,8 @@ pub async fn app_with_openai(script: Script, chunk_delay: Duration) -> (TestApp,
         c.model_timeout_seconds = 10;
         c.model_max_retries = 1;
     })
-    .await;
-    (app, stand_in)
+    .await?;
+    Some((app, stand_in))
 }
 
 /// A script answering with `words` numbered words.
@@ -52,7 +52,7 @@ fn stream_request(
 
 #[tokio::test]
 async fn a_stream_sends_numbered_deltas_then_the_stored_message() {
-    let (app, _) = app_with_openai(long_answer(12), Duration::ZERO).await;
+    let (app, _) = skip_unless!(app_with_openai(long_answer(12), Duration::ZERO).await);
     let agent = agent(&app).await;
     let response = stream_request(&app, &agent, "hi", "s1")
         .send()
@@ -96,7 +96,7 @@ async fn a_stream_sends_numbered_deltas_then_the_stored_message() {
 
 #[tokio::test]
 async fn a_cut_stream_resumed_with_last_event_id_yields_every_delta_once() {
-    let (app, _) = app_with_openai(long_answer(40), Duration::from_millis(15)).await;
+    let (app, _) = skip_unless!(app_with_openai(long_answer(40), Duration::from_millis(15)).await);
     let agent = agent(&app).await;
     let response = stream_request(&app, &agent, "tell me", "cut")
         .send()
@@ -144,7 +144,7 @@ async fn a_cut_stream_resumed_with_last_event_id_yields_every_delta_once() {
 
 #[tokio::test]
 async fn resuming_checks_its_inputs() {
-    let (app, _) = app_with_openai(long_answer(2), Duration::ZERO).await;
+    let (app, _) = skip_unless!(app_with_openai(long_answer(2), Duration::ZERO).await);
     let agent = agent(&app).await;
     let events = read_events(
         stream_request(&app, &agent, "x", "c").send().await.unwrap(),
@@ -173,7 +173,7 @@ async fn resuming_checks_its_inputs() {
 
 #[tokio::test]
 async fn a_client_that_disconnects_does_not_cancel_the_answer() {
-    let (app, _) = app_with_openai(long_answer(30), Duration::from_millis(10)).await;
+    let (app, _) = skip_unless!(app_with_openai(long_answer(30), Duration::from_millis(10)).await);
     let agent = agent(&app).await;
     let first = read_events(
         stream_request(&app, &agent, "go", "gone")
@@ -207,7 +207,7 @@ async fn a_busy_conversation_rejects_or_queues() {
             Box::new(Scripted::Text(format!("answer to {last}"))),
         )
     });
-    let (app, _) = app_with_openai(slow, Duration::ZERO).await;
+    let (app, _) = skip_unless!(app_with_openai(slow, Duration::ZERO).await);
     let agent = agent(&app).await;
     let path = format!("/v1/agents/{agent}/messages");
     let post = |content: &str, conversation: &str, on_busy: Option<&str>| {
@@ -310,7 +310,7 @@ async fn a_busy_conversation_rejects_or_queues() {
 
 #[tokio::test]
 async fn cancel_stops_an_answer_and_records_it() {
-    let (app, _) = app_with_openai(long_answer(200), Duration::from_millis(20)).await;
+    let (app, _) = skip_unless!(app_with_openai(long_answer(200), Duration::from_millis(20)).await);
     let agent = agent(&app).await;
     let response = stream_request(&app, &agent, "long", "stop")
         .send()
@@ -361,7 +361,7 @@ async fn cancel_stops_an_answer_and_records_it() {
 #[tokio::test]
 async fn a_failing_stream_ends_with_an_error_event() {
     let failing: Script = Arc::new(|_: &Value| Scripted::Error(500, "boom".into(), None));
-    let (app, stand_in) = app_with_openai(failing, Duration::ZERO).await;
+    let (app, stand_in) = skip_unless!(app_with_openai(failing, Duration::ZERO).await);
     let agent = agent(&app).await;
     let events = read_events(
         stream_request(&app, &agent, "x", "f").send().await.unwrap(),
@@ -389,7 +389,7 @@ async fn rate_limits_are_retried_after_the_providers_wait() {
             Scripted::Text("made it".into())
         }
     });
-    let (app, _) = app_with_openai(flaky, Duration::ZERO).await;
+    let (app, _) = skip_unless!(app_with_openai(flaky, Duration::ZERO).await);
     let agent = agent(&app).await;
     let started = std::time::Instant::now();
     let (status, reply) = send(
@@ -408,7 +408,7 @@ async fn rate_limits_are_retried_after_the_providers_wait() {
 
 #[tokio::test]
 async fn finished_answers_are_pruned_after_the_retention() {
-    let (app, _) = app_with_openai(long_answer(3), Duration::ZERO).await;
+    let (app, _) = skip_unless!(app_with_openai(long_answer(3), Duration::ZERO).await);
     let agent = agent(&app).await;
     let events = read_events(
         stream_request(&app, &agent, "x", "p").send().await.unwrap(),

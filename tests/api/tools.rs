@@ -13,7 +13,7 @@ use crate::standins::{self, Script, Scripted, StandIn};
 
 /// An app with an OpenAI stand-in, 127.0.0.1 allowed for HTTP tools, and
 /// a 1 s tool timeout.
-async fn app(script: Script) -> (TestApp, StandIn) {
+async fn app(script: Script) -> Option<(TestApp, StandIn)> {
     let stand_in = standins::openai(script, Duration::ZERO).await;
     let base = stand_in.base.clone();
     let app = spawn_app_with(move |c| {
@@ -22,8 +22,8 @@ async fn app(script: Script) -> (TestApp, StandIn) {
         c.outbound_allow = "127.0.0.1".into();
         c.tool_timeout_seconds = 1;
     })
-    .await;
-    (app, stand_in)
+    .await?;
+    Some((app, stand_in))
 }
 
 /// A local service for HTTP tools: `/orders/{id}` answers JSON,
@@ -100,7 +100,8 @@ async fn tool_agent(app: &TestApp, service: &str, max_steps: u32) -> String {
 #[tokio::test]
 async fn tool_calls_and_results_are_stored_in_history() {
     let service = orders_service().await;
-    let (app, stand_in) = app(call_then_report("order", json!({"order_id": "A-17"}))).await;
+    let (app, stand_in) =
+        skip_unless!(app(call_then_report("order", json!({"order_id": "A-17"}))).await);
     let agent = tool_agent(&app, &service, 10).await;
     let (status, reply) = send(
         app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))
@@ -163,7 +164,7 @@ async fn a_tool_that_times_out_leaves_valid_history_and_the_next_message_works()
             _ => Scripted::Text("plain answer".into()),
         }
     });
-    let (app, _) = app(script).await;
+    let (app, _) = skip_unless!(app(script).await);
     let agent = tool_agent(&app, &service, 10).await;
     let path = format!("/v1/agents/{agent}/messages");
     for (content, expect) in [
@@ -208,7 +209,7 @@ async fn the_step_cap_ends_with_a_final_message() {
             Scripted::Text("Here is what I found.".into())
         }
     });
-    let (app, stand_in) = app(script).await;
+    let (app, stand_in) = skip_unless!(app(script).await);
     let agent = tool_agent(&app, &service, 2).await;
     let (status, reply) = send(
         app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))
@@ -244,7 +245,7 @@ async fn the_step_cap_ends_with_a_final_message() {
 
 #[tokio::test]
 async fn the_builtin_model_uses_the_clock_offline() {
-    let app = spawn_app_with(|_| {}).await;
+    let app = app!(|_| {});
     let agent = app
         .create_agent(
             json!({"name": "Clock", "tools": [{"type": "builtin", "name": "current_time"}]}),
@@ -286,11 +287,10 @@ async fn http_tools_never_reach_a_refused_address_at_call_time() {
     let stand_in = standins::openai(script, Duration::ZERO).await;
     let base = stand_in.base.clone();
     // 127.0.0.1 is NOT allowed here: the guard is fully on.
-    let app = spawn_app_with(move |c| {
+    let app = app!(move |c| {
         c.openai_base_url = format!("{base}/v1");
         c.openai_api_key = Some("sk-test-openai-key".into());
-    })
-    .await;
+    });
     let agent = app
         .create_agent(json!({"name": "Guarded", "model": "openai/gpt-4o-mini", "tools": [
             {"type": "http", "name": "sneaky", "method": "GET", "url": format!("http://{name}:{port}/orders/1")}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{send, spawn_app_with};
+use crate::helpers::send;
 use crate::standins::{self, Script, Scripted};
 
 #[tokio::test]
@@ -14,12 +14,11 @@ async fn a_long_conversation_on_a_small_window_is_trimmed_and_still_answers() {
     let script: Script = Arc::new(|_: &Value| Scripted::Text("noted, thank you".into()));
     let stand_in = standins::openai(script, Duration::ZERO).await;
     let base = stand_in.base.clone();
-    let app = spawn_app_with(move |c| {
+    let app = app!(move |c| {
         c.openai_base_url = format!("{base}/v1");
         c.openai_api_key = Some("sk-test-openai-key".into());
         c.model_context_windows = "openai/small=300".into();
-    })
-    .await;
+    });
     let agent = app
         .create_agent(json!({"name": "Small", "model": "openai/small", "instructions": "Remember everything."}))
         .await;
@@ -72,7 +71,7 @@ async fn a_long_conversation_on_a_small_window_is_trimmed_and_still_answers() {
 
 #[tokio::test]
 async fn usage_totals_equal_the_sum_over_messages() {
-    let app = spawn_app_with(|_| {}).await;
+    let app = app!(|_| {});
     let agent = app
         .create_agent(json!({"name": "Counted", "template": "customer-service", "tools": [{"type": "builtin", "name": "current_time"}]}))
         .await;
@@ -146,11 +145,10 @@ fn chrono_today() -> String {
 
 #[tokio::test]
 async fn the_model_list_shows_configured_providers() {
-    let app = spawn_app_with(|c| {
+    let app = app!(|c| {
         c.openai_api_key = Some("sk-x".into());
         c.ollama_models = "llama3.2".into();
-    })
-    .await;
+    });
     let (status, models) = send(app.request(Method::GET, "/v1/models")).await;
     assert_eq!(status, 200);
     let ids: Vec<&str> = models["data"]

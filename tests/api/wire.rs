@@ -5,11 +5,11 @@ use axum::Router;
 use axum::routing::get;
 use reqwest::Method;
 
-use crate::helpers::{assert_error, send, spawn_app, split};
+use crate::helpers::{assert_error, send, split};
 
 #[tokio::test]
 async fn unknown_routes_are_404_in_the_envelope() {
-    let app = spawn_app().await;
+    let app = app!();
     for path in ["/v1/nope", "/", "/v2/agents", "/v1/agents/x/y/z"] {
         let (status, body) = send(app.request(Method::GET, path)).await;
         assert_error(status, &body, 404, "not_found", None);
@@ -18,7 +18,7 @@ async fn unknown_routes_are_404_in_the_envelope() {
 
 #[tokio::test]
 async fn wrong_methods_are_405_with_allow() {
-    let app = spawn_app().await;
+    let app = app!();
     for (method, path, allowed) in [
         (Method::PUT, "/v1/agents", "POST"),
         (Method::DELETE, "/v1/agents", "GET"),
@@ -36,7 +36,7 @@ async fn wrong_methods_are_405_with_allow() {
 
 #[tokio::test]
 async fn bodies_that_are_not_json_objects_are_400() {
-    let app = spawn_app().await;
+    let app = app!();
     let agent = app.agent_id("Body").await;
     for path in [
         "/v1/agents".to_string(),
@@ -69,7 +69,7 @@ async fn bodies_that_are_not_json_objects_are_400() {
 
 #[tokio::test]
 async fn bodies_over_one_mebibyte_are_413_and_store_nothing() {
-    let app = spawn_app().await;
+    let app = app!();
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 1));
     let (status, body) = send(
         app.request(Method::POST, "/v1/agents")
@@ -84,7 +84,7 @@ async fn bodies_over_one_mebibyte_are_413_and_store_nothing() {
 
 #[tokio::test]
 async fn every_response_carries_its_request_id() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Ids").await;
     let requests = [
         app.request(Method::GET, "/v1/agents"),
@@ -115,7 +115,7 @@ async fn every_response_carries_its_request_id() {
 
 #[tokio::test]
 async fn success_envelopes_carry_meta() {
-    let app = spawn_app().await;
+    let app = app!();
     let (status, body) = send(app.request(Method::GET, "/v1/agents")).await;
     assert_eq!(status, 200);
     let meta = &body["meta"];
@@ -155,7 +155,7 @@ async fn a_panic_is_a_500_without_internals() {
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
-    let app = spawn_app().await;
+    let app = app!();
     let (status, body) = send(app.anonymous(Method::GET, "/healthz")).await;
     assert_eq!((status, body["data"]["status"].as_str()), (200, Some("ok")));
     let (status, body) = send(app.anonymous(Method::GET, "/readyz")).await;
@@ -167,7 +167,7 @@ async fn health_and_readiness_answer() {
 
 #[tokio::test]
 async fn odd_ids_and_repeated_parameters_are_named() {
-    let app = spawn_app().await;
+    let app = app!();
     let id = app.agent_id("Odd").await;
     for (method, path) in [
         (Method::GET, "/v1/agents/%FF"),

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, send, spawn_app_with};
 
-async fn app() -> TestApp {
+async fn app() -> Option<TestApp> {
     spawn_app_with(|c| c.outbound_allow = "127.0.0.1".into()).await
 }
 
@@ -82,7 +82,7 @@ async fn service() -> (String, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn every_step_type_runs_and_is_recorded() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let (base, _) = service().await;
     let agent = app
         .create_agent(json!({"name": "Triage", "template": "support-triage"}))
@@ -207,7 +207,7 @@ async fn every_step_type_runs_and_is_recorded() {
 
 #[tokio::test]
 async fn bad_definitions_are_named() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let agent = app.agent_id("A").await;
     let t = |id: &str| json!({"id": id, "type": "transform", "value": 1});
     let cases: Vec<(Value, &str)> = vec![
@@ -385,7 +385,7 @@ async fn bad_definitions_are_named() {
 
 #[tokio::test]
 async fn cycles_between_workflows_are_refused() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let b = create(
         &app,
         json!({"name": "B", "steps": [{"id": "x", "type": "transform", "value": 1}]}),
@@ -431,7 +431,7 @@ async fn cycles_between_workflows_are_refused() {
 
 #[tokio::test]
 async fn inputs_are_checked_and_missing_keys_fail_the_step_clearly() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let workflow = create(
         &app,
         json!({"name": "Strict", "input_schema": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
@@ -469,7 +469,7 @@ async fn inputs_are_checked_and_missing_keys_fail_the_step_clearly() {
 
 #[tokio::test]
 async fn retries_timeouts_and_on_error() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let (base, calls) = service().await;
     let workflow = create(
         &app,
@@ -517,7 +517,7 @@ async fn retries_timeouts_and_on_error() {
 
 #[tokio::test]
 async fn cancel_stops_a_running_run() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let workflow = create(
         &app,
         json!({"name": "Long", "steps": [
@@ -566,7 +566,7 @@ async fn cancel_stops_a_running_run() {
 
 #[tokio::test]
 async fn runs_keep_the_version_they_started_with() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let workflow = create(
         &app,
         json!({"name": "V", "steps": [{"id": "pause", "type": "wait", "seconds": 0.5}, {"id": "v", "type": "transform", "value": "v1"}]}),
@@ -639,7 +639,7 @@ async fn runs_keep_the_version_they_started_with() {
 
 #[tokio::test]
 async fn a_hundred_concurrent_runs_all_finish() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let workflow = create(
         &app,
         json!({"name": "Many", "steps": [
@@ -680,7 +680,7 @@ async fn a_hundred_concurrent_runs_all_finish() {
 
 #[tokio::test]
 async fn agents_call_workflows_as_tools() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let workflow = create(
         &app,
         json!({"name": "Lookup", "input_schema": {"type": "object", "required": ["order"]},
@@ -717,7 +717,7 @@ async fn agents_call_workflows_as_tools() {
 #[tokio::test]
 async fn sub_runs_left_running_by_a_dead_process_are_abandoned_on_resume() {
     use faos::access::{Mode, Tenant};
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let workflow = create(
         &app,
         json!({"name": "W", "steps": [{"id": "a", "type": "transform", "value": 1}]}),
@@ -770,7 +770,7 @@ async fn sub_runs_left_running_by_a_dead_process_are_abandoned_on_resume() {
 
 #[tokio::test]
 async fn deep_nesting_is_refused_when_saved() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let mut step = json!({"id": "leaf", "type": "transform", "value": 1});
     for level in 0..9 {
         step = json!({"id": format!("b{level}"), "type": "branch", "if": "{{ true }}", "then": [step]});
@@ -786,7 +786,7 @@ async fn deep_nesting_is_refused_when_saved() {
 
 #[tokio::test]
 async fn cancelling_ends_nested_steps_and_sub_runs() {
-    let app = app().await;
+    let app = skip_unless!(app().await);
     let child = create(
         &app,
         json!({"name": "Child", "steps": [{"id": "w", "type": "wait", "seconds": 30}]}),

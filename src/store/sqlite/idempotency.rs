@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::SqliteStore;
 use crate::clock;
 use crate::error::Result;
+use crate::store::shared::{StoredIdempotency, idempotency_state};
 use crate::store::{IdempotencyState, IdempotencyStore};
 
 #[async_trait]
@@ -30,27 +31,20 @@ impl IdempotencyStore for SqliteStore {
         .bind(key)
         .fetch_optional(&mut *tx)
         .await?;
-        let state = match row {
-            Some(row) if row.try_get::<i64, _>("created_at")? >= expired_before => {
-                let stored: Vec<u8> = row.try_get("fingerprint")?;
-                let status: String = row.try_get("status")?;
-                if stored != fingerprint {
-                    Some(IdempotencyState::Mismatch)
-                } else if status == "done" {
-                    Some(IdempotencyState::Done(
-                        row.try_get::<i64, _>("response_status")? as u16,
-                        row.try_get("content_type")?,
-                        row.try_get::<Option<Vec<u8>>, _>("response_body")?
-                            .unwrap_or_default(),
-                    ))
-                } else if row.try_get::<i64, _>("updated_at")? >= stale_before {
-                    Some(IdempotencyState::InProgress)
-                } else {
-                    None
-                }
-            }
-            _ => None,
-        };
+        let stored = row
+            .map(|row| -> Result<StoredIdempotency> {
+                Ok(StoredIdempotency {
+                    fingerprint: row.try_get("fingerprint")?,
+                    status: row.try_get("status")?,
+                    response_status: row.try_get("response_status")?,
+                    content_type: row.try_get("content_type")?,
+                    response_body: row.try_get("response_body")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .transpose()?;
+        let state = idempotency_state(stored, fingerprint, expired_before, stale_before);
         if let Some(state) = state {
             return Ok(state);
         }

@@ -9,24 +9,9 @@ use super::events::record;
 use super::{SqliteStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::conversations::Message;
-use crate::error::{Error, Result};
-use crate::models::Usage;
+use crate::error::Result;
+use crate::store::shared::{enum_from, enum_text, usage_from};
 use crate::store::{Keyed, MessageStore, PageRequest, UsageRow};
-
-/// A serde enum as its bare string (`"end_turn"`).
-fn enum_text<T: serde::Serialize>(value: &T) -> Result<String> {
-    match serde_json::to_value(value)? {
-        serde_json::Value::String(text) => Ok(text),
-        other => Err(Error::Internal(anyhow::anyhow!(
-            "{other} is not a unit variant"
-        ))),
-    }
-}
-
-/// The serde enum a stored string names.
-fn enum_from<T: serde::de::DeserializeOwned>(text: String) -> Result<T> {
-    Ok(serde_json::from_value(serde_json::Value::String(text))?)
-}
 
 #[async_trait]
 impl MessageStore for SqliteStore {
@@ -169,13 +154,7 @@ fn message_from_row(row: &SqliteRow) -> Result<Keyed<Message>> {
     let context: Option<String> = row.try_get("context")?;
     let metadata: String = row.try_get("metadata")?;
     let stop_reason: Option<String> = row.try_get("stop_reason")?;
-    let usage = match (input_tokens, output_tokens) {
-        (Some(input), Some(output)) => Some(Usage {
-            input_tokens: input as u64,
-            output_tokens: output as u64,
-        }),
-        _ => None,
-    };
+    let usage = usage_from(input_tokens, output_tokens);
     Ok(Keyed {
         position: row.try_get("position")?,
         item: Message {

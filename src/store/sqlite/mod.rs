@@ -20,9 +20,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use crate::access::{Mode, Tenant};
+use crate::access::Mode;
 use crate::error::{Error, Result};
-use crate::store::{Order, PageRequest};
+use crate::store::PageRequest;
+use crate::store::shared;
+use crate::store::shared::{corrupt, tenant_args};
 
 /// A FAOS store on one SQLite database.
 pub struct SqliteStore {
@@ -76,20 +78,10 @@ impl SqliteStore {
     }
 }
 
-/// The end of a keyset page query on `column`: its bound, order and limit
-/// (`col < ? ORDER BY col DESC LIMIT ?`), and the bound's value. Bind the
-/// bound, then the limit.
+/// The end of a keyset page query on `column` (see [`shared::keyset`]).
+/// Bind the bound, then the limit.
 fn keyset(page: PageRequest, column: &str) -> (String, i64) {
-    match page.order {
-        Order::Desc => (
-            format!("{column} < ? ORDER BY {column} DESC LIMIT ?"),
-            page.after.unwrap_or(i64::MAX),
-        ),
-        Order::Asc => (
-            format!("{column} > ? ORDER BY {column} ASC LIMIT ?"),
-            page.after.unwrap_or(0),
-        ),
-    }
+    shared::keyset(page, column, "?", "?")
 }
 
 impl SqliteStore {
@@ -99,17 +91,7 @@ impl SqliteStore {
     }
 }
 
-/// The error for a stored value the code does not know (a damaged or
-/// newer database).
-fn corrupt(what: &str, value: &str) -> Error {
-    Error::Internal(anyhow::anyhow!("bad {what} '{value}' in the database"))
-}
-
 fn mode_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Mode> {
     let mode: String = row.try_get("mode")?;
-    Mode::parse(&mode).ok_or_else(|| corrupt("mode", &mode))
-}
-
-fn tenant_args(tenant: &Tenant) -> (&str, &str) {
-    (tenant.org_id.as_str(), tenant.mode.as_str())
+    shared::parse_mode(&mode)
 }

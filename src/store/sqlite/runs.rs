@@ -11,6 +11,7 @@ use super::{SqliteStore, corrupt, keyset, mode_from_row, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
+use crate::store::shared::json_text;
 use crate::store::{ClaimedRun, Keyed, PageRequest, RunStore};
 use crate::workflows::{Run, RunStatus, StepRun, StepStatus};
 
@@ -320,8 +321,7 @@ fn status_from(text: &str) -> Result<RunStatus> {
 }
 
 fn json_column(row: &SqliteRow, name: &str) -> Result<Option<Value>> {
-    let text: Option<String> = row.try_get(name)?;
-    Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    json_text(row.try_get(name)?)
 }
 
 fn run_from_row(row: &SqliteRow) -> Result<Keyed<Run>> {

@@ -15,13 +15,11 @@ use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
 use crate::ids::{IdKind, new_id};
+use crate::store::shared::{delivery_targets, kept_body, status_after};
 use crate::store::{EventMatcher, Keyed, PageRequest, WebhookStore};
 use crate::webhooks::{
     Attempt, ClaimedDelivery, Delivery, DeliveryStatus, Endpoint, EndpointRecord, Event,
 };
-
-/// Longest response body kept per attempt, in bytes.
-const MAX_RESPONSE_BYTES: usize = 4096;
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
@@ -194,14 +192,7 @@ impl WebhookStore for SqliteStore {
                     .collect::<Result<Vec<(String, Vec<String>)>>>()?;
                 endpoints.insert(key.clone(), list);
             }
-            let targets: Vec<String> = match &target {
-                Some(endpoint) => vec![endpoint.clone()],
-                None => endpoints[&key]
-                    .iter()
-                    .filter(|(_, patterns)| matches(patterns, &kind))
-                    .map(|(id, _)| id.clone())
-                    .collect(),
-            };
+            let targets = delivery_targets(target, &endpoints[&key], &kind, matches);
             for endpoint_id in targets {
                 sqlx::query(
                     "INSERT INTO deliveries (id, org_id, mode, endpoint_id, event_id, event_type, status, next_attempt_at,
@@ -317,15 +308,8 @@ impl WebhookStore for SqliteStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let now = clock::now_ms();
-        let status = match (attempt.succeeded, attempt.next_attempt_at) {
-            (true, _) => DeliveryStatus::Succeeded,
-            (false, Some(_)) => DeliveryStatus::Pending,
-            (false, None) => DeliveryStatus::Failed,
-        };
-        let body = attempt
-            .response_body
-            .as_deref()
-            .map(|b| truncate(b, MAX_RESPONSE_BYTES));
+        let status = status_after(attempt);
+        let body = kept_body(attempt);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, response_status = ?,
@@ -449,14 +433,6 @@ impl WebhookStore for SqliteStore {
         self.signal_events();
         Ok(event)
     }
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 fn endpoint_from_row(row: &SqliteRow) -> Result<Keyed<EndpointRecord>> {

@@ -12,6 +12,7 @@ use super::{SqliteStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
+use crate::store::shared::definition_parts;
 use crate::store::{Keyed, PageRequest, WorkflowStore};
 use crate::workflows::Workflow;
 
@@ -199,7 +200,7 @@ async fn insert_version(
 fn workflow_from_row(row: &SqliteRow) -> Result<Keyed<Workflow>> {
     let definition: Value = serde_json::from_str(&row.try_get::<String, _>("definition")?)?;
     let metadata: String = row.try_get("metadata")?;
-    let non_null = |v: &Value| (!v.is_null()).then(|| v.clone());
+    let (input_schema, steps, output) = definition_parts(&definition);
     Ok(Keyed {
         position: row.try_get("position")?,
         item: Workflow {
@@ -207,9 +208,9 @@ fn workflow_from_row(row: &SqliteRow) -> Result<Keyed<Workflow>> {
             name: row.try_get("name")?,
             description: row.try_get("description")?,
             version: row.try_get::<i64, _>("version")? as u32,
-            input_schema: non_null(&definition["input_schema"]),
-            steps: definition["steps"].clone(),
-            output: non_null(&definition["output"]),
+            input_schema,
+            steps,
+            output,
             metadata: serde_json::from_str(&metadata)?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,

@@ -1,0 +1,224 @@
+//! PostgreSQL queries for workflows and their versions. Every statement is
+//! scoped by (org_id, mode); deleted workflows are hidden, not removed, so
+//! the versions their runs use remain. An update locks its row
+//! (`FOR UPDATE`) for the read-change-write.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::events::record;
+use super::{PostgresStore, keyset, tenant_args};
+use crate::access::Tenant;
+use crate::clock;
+use crate::error::Result;
+use crate::store::shared::definition_parts;
+use crate::store::{Keyed, PageRequest, WorkflowStore};
+use crate::workflows::Workflow;
+
+const COLUMNS: &str =
+    "position, id, name, description, version, definition, metadata, created_at, updated_at";
+
+#[async_trait]
+impl WorkflowStore for PostgresStore {
+    async fn insert_workflow(&self, tenant: &Tenant, workflow: &Workflow) -> Result<()> {
+        let (org_id, mode) = tenant_args(tenant);
+        let definition = workflow.definition().to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO workflows (id, org_id, mode, name, description, version, definition, metadata, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&workflow.id)
+        .bind(org_id)
+        .bind(mode)
+        .bind(&workflow.name)
+        .bind(&workflow.description)
+        .bind(workflow.version as i64)
+        .bind(&definition)
+        .bind(serde_json::to_string(&workflow.metadata)?)
+        .bind(workflow.created_at)
+        .bind(workflow.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        insert_version(&mut tx, &workflow.id, workflow.version, &definition).await?;
+        record(&mut *tx, tenant, "workflow.created", workflow, None).await?;
+        tx.commit().await?;
+        self.signal_events();
+        Ok(())
+    }
+
+    async fn get_workflow(&self, tenant: &Tenant, id: &str) -> Result<Option<Workflow>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM workflows WHERE id = $1 AND org_id = $2 AND mode = $3 AND NOT deleted"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| workflow_from_row(&row).map(|k| k.item))
+            .transpose()
+    }
+
+    async fn list_workflows(
+        &self,
+        tenant: &Tenant,
+        page: PageRequest,
+    ) -> Result<Vec<Keyed<Workflow>>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let (tail, bound) = keyset(page, "position", 3);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM workflows WHERE org_id = $1 AND mode = $2 AND NOT deleted AND {tail}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org_id)
+            .bind(mode)
+            .bind(bound)
+            .bind(page.limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(workflow_from_row).collect()
+    }
+
+    async fn update_workflow(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        change: Box<dyn FnOnce(Workflow) -> Result<Workflow> + Send>,
+    ) -> Result<Option<Workflow>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM workflows WHERE id = $1 AND org_id = $2 AND mode = $3 AND NOT deleted FOR UPDATE"
+        )))
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let before = workflow_from_row(&row)?.item;
+        let old_version = before.version;
+        let workflow = change(before)?;
+        let definition = workflow.definition().to_string();
+        sqlx::query(
+            "UPDATE workflows SET name = $1, description = $2, version = $3, definition = $4, metadata = $5, updated_at = $6
+             WHERE id = $7 AND org_id = $8 AND mode = $9",
+        )
+        .bind(&workflow.name)
+        .bind(&workflow.description)
+        .bind(workflow.version as i64)
+        .bind(&definition)
+        .bind(serde_json::to_string(&workflow.metadata)?)
+        .bind(workflow.updated_at)
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .execute(&mut *tx)
+        .await?;
+        if workflow.version != old_version {
+            insert_version(&mut tx, id, workflow.version, &definition).await?;
+        }
+        record(&mut *tx, tenant, "workflow.updated", &workflow, None).await?;
+        tx.commit().await?;
+        self.signal_events();
+        Ok(Some(workflow))
+    }
+
+    async fn delete_workflow(&self, tenant: &Tenant, id: &str) -> Result<bool> {
+        let (org_id, mode) = tenant_args(tenant);
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE workflows SET deleted = TRUE, updated_at = $1
+             WHERE id = $2 AND org_id = $3 AND mode = $4 AND NOT deleted
+             RETURNING {COLUMNS}"
+        )))
+        .bind(clock::now_ms())
+        .bind(id)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        record(
+            &mut *tx,
+            tenant,
+            "workflow.deleted",
+            &workflow_from_row(&row)?.item,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.signal_events();
+        Ok(true)
+    }
+
+    async fn workflow_version(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        version: u32,
+    ) -> Result<Option<Value>> {
+        let (org_id, mode) = tenant_args(tenant);
+        let row = sqlx::query(
+            "SELECT v.definition FROM workflow_versions v JOIN workflows w ON w.id = v.workflow_id
+             WHERE v.workflow_id = $1 AND v.version = $2 AND w.org_id = $3 AND w.mode = $4",
+        )
+        .bind(id)
+        .bind(version as i64)
+        .bind(org_id)
+        .bind(mode)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(serde_json::from_str(
+                &row.try_get::<String, _>("definition")?,
+            )?)
+        })
+        .transpose()
+    }
+}
+
+async fn insert_version(
+    tx: &mut sqlx::PgConnection,
+    id: &str,
+    version: u32,
+    definition: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workflow_versions (workflow_id, version, definition, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(version as i64)
+    .bind(definition)
+    .bind(clock::now_ms())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn workflow_from_row(row: &PgRow) -> Result<Keyed<Workflow>> {
+    let definition: Value = serde_json::from_str(&row.try_get::<String, _>("definition")?)?;
+    let metadata: String = row.try_get("metadata")?;
+    let (input_schema, steps, output) = definition_parts(&definition);
+    Ok(Keyed {
+        position: row.try_get("position")?,
+        item: Workflow {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            version: row.try_get::<i64, _>("version")? as u32,
+            input_schema,
+            steps,
+            output,
+            metadata: serde_json::from_str(&metadata)?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        },
+    })
+}
