@@ -505,6 +505,10 @@ pub trait RunStore {
     async fn step_runs(&self, tenant: &Tenant, run_id: &str) -> Result<Vec<StepRun>>;
     /// Records a step's start or end (keyed by its path).
     async fn upsert_step(&self, tenant: &Tenant, run_id: &str, step: &StepRun) -> Result<()>;
+
+    /// Notified when a queued run was stored, by this process or (where
+    /// the backend can tell) another one: workers wait on it.
+    fn run_signal(&self) -> std::sync::Arc<tokio::sync::Notify>;
 }
 
 /// Events. Every change the contract names writes its event in the same

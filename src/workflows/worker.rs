@@ -26,8 +26,9 @@ use crate::net::http_client::guarded_client;
 use crate::net::url_guard::UrlGuard;
 use crate::store::{ClaimedRun, Store};
 
-/// How often an idle worker looks for claimable runs (runs started in this
-/// process wake it at once).
+/// How often an idle worker looks for claimable runs: for runs whose
+/// owner died (expired leases). Queued runs wake it at once: the store
+/// signals them (on PostgreSQL also those queued on other nodes).
 const POLL: Duration = Duration::from_millis(250);
 /// Bound on one `http` step request when the step sets no timeout.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -119,8 +120,8 @@ impl Workflows {
             started_at: None,
             finished_at: None,
         };
+        // The store signals the queued run to the workers.
         self.store.insert_run(tenant, &run, None).await?;
-        self.wake.notify_one();
         Ok(run)
     }
 
@@ -177,6 +178,7 @@ impl Workflows {
     /// in its own task. Runs forever; ends with the process.
     pub async fn work(self: Arc<Self>) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let queued = self.store.run_signal();
         loop {
             let free = slots.available_permits();
             if free > 0 {
@@ -211,6 +213,7 @@ impl Workflows {
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
+                _ = queued.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
         }

@@ -38,6 +38,10 @@ use crate::store::shared::{corrupt, tenant_args};
 /// 0004), so deployments sharing a database wake only themselves.
 const EVENTS_CHANNEL: &str = "faos_events";
 
+/// The channel queued runs are announced on (payload: the schema), so an
+/// idle worker on any node starts them at once.
+const RUNS_CHANNEL: &str = "faos_runs";
+
 /// A FAOS store on one PostgreSQL database.
 pub struct PostgresStore {
     pool: PgPool,
@@ -46,6 +50,9 @@ pub struct PostgresStore {
     /// Notified after each commit that wrote events, here or on another
     /// node (through LISTEN).
     events_signal: Arc<Notify>,
+    /// Notified after each commit that queued a run, here or on another
+    /// node.
+    runs_signal: Arc<Notify>,
     /// Stops the LISTEN task when the store goes away.
     listener: tokio::task::AbortHandle,
 }
@@ -95,16 +102,19 @@ impl PostgresStore {
             .await?
             .try_get("schema")?;
         let events_signal = Arc::new(Notify::new());
+        let runs_signal = Arc::new(Notify::new());
         let listener = tokio::spawn(listen(
             options,
             schema.clone(),
             Arc::downgrade(&events_signal),
+            Arc::downgrade(&runs_signal),
         ))
         .abort_handle();
         Ok(PostgresStore {
             pool,
             schema,
             events_signal,
+            runs_signal,
             listener,
         })
     }
@@ -116,12 +126,17 @@ impl PostgresStore {
     }
 }
 
-/// Listens on [`EVENTS_CHANNEL`] with its own connection and wakes the
-/// local dispatchers for each notification about `schema`, until the store
-/// is gone. A lost connection is re-established (waking the dispatchers,
-/// as notifications may have been missed meanwhile); the dispatchers' own
-/// polling covers the time it is down.
-async fn listen(options: PgConnectOptions, schema: String, signal: Weak<Notify>) {
+/// Listens on [`EVENTS_CHANNEL`] and [`RUNS_CHANNEL`] with its own
+/// connection and wakes the local dispatchers or workflow worker for each
+/// notification about `schema`, until the store is gone. A lost connection
+/// is re-established (waking both, as notifications may have been missed
+/// meanwhile); their own polling covers the time it is down.
+async fn listen(
+    options: PgConnectOptions,
+    schema: String,
+    events: Weak<Notify>,
+    runs: Weak<Notify>,
+) {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect_lazy_with(options);
@@ -134,26 +149,33 @@ async fn listen(options: PgConnectOptions, schema: String, signal: Weak<Notify>)
                 continue;
             }
         };
-        if let Err(err) = listener.listen(EVENTS_CHANNEL).await {
+        if let Err(err) = listener.listen_all([EVENTS_CHANNEL, RUNS_CHANNEL]).await {
             tracing::warn!(error = %err, "cannot LISTEN for events; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
         loop {
-            let Some(signal) = signal.upgrade() else {
+            let (Some(events), Some(runs)) = (events.upgrade(), runs.upgrade()) else {
                 return;
             };
+            let wake_both = || {
+                events.notify_one();
+                runs.notify_one();
+            };
             match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    if notification.payload() == schema {
-                        signal.notify_one();
+                Ok(Some(notification)) if notification.payload() == schema => {
+                    if notification.channel() == RUNS_CHANNEL {
+                        runs.notify_one();
+                    } else {
+                        events.notify_one();
                     }
                 }
+                Ok(Some(_)) => {}
                 // Reconnected: anything sent meanwhile was lost.
-                Ok(None) => signal.notify_one(),
+                Ok(None) => wake_both(),
                 Err(err) => {
                     tracing::warn!(error = %err, "lost the LISTEN connection; reconnecting");
-                    signal.notify_one();
+                    wake_both();
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     break;
                 }
@@ -187,8 +209,17 @@ fn mode_from_row(row: &PgRow) -> Result<Mode> {
 /// Tells other nodes' dispatchers that this transaction made work for them
 /// (new or retried deliveries); delivered at commit.
 async fn notify_events<'e, E: sqlx::PgExecutor<'e>>(executor: E, schema: &str) -> Result<()> {
+    notify(executor, EVENTS_CHANNEL, schema).await
+}
+
+/// `NOTIFY channel, schema`, delivered when the transaction commits.
+async fn notify<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    channel: &str,
+    schema: &str,
+) -> Result<()> {
     sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(EVENTS_CHANNEL)
+        .bind(channel)
         .bind(schema)
         .execute(executor)
         .await?;

@@ -9,7 +9,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use super::events::record;
-use super::{PostgresStore, corrupt, keyset, mode_from_row, tenant_args};
+use super::{PostgresStore, RUNS_CHANNEL, corrupt, keyset, mode_from_row, notify, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
@@ -51,9 +51,14 @@ impl RunStore for PostgresStore {
         .await?;
         if lease.is_some() {
             record(&mut *tx, tenant, "workflow.run.started", run, None).await?;
+        } else {
+            notify(&mut *tx, RUNS_CHANNEL, &self.schema).await?;
         }
         tx.commit().await?;
         self.signal_events();
+        if lease.is_none() {
+            self.runs_signal.notify_one();
+        }
         Ok(())
     }
 
@@ -321,6 +326,10 @@ impl RunStore for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    fn run_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.runs_signal.clone()
     }
 }
 

@@ -31,6 +31,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Notified after each commit that wrote events.
     events_signal: std::sync::Arc<tokio::sync::Notify>,
+    /// Notified after each commit that queued a run.
+    runs_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteStore {
@@ -74,6 +76,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             events_signal: Default::default(),
+            runs_signal: Default::default(),
         })
     }
 }

@@ -52,6 +52,9 @@ impl RunStore for SqliteStore {
         }
         tx.commit().await?;
         self.signal_events();
+        if lease.is_none() {
+            self.runs_signal.notify_one();
+        }
         Ok(())
     }
 
@@ -304,6 +307,10 @@ impl RunStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    fn run_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.runs_signal.clone()
     }
 }
 
