@@ -71,7 +71,12 @@ impl AppState {
             UrlGuard::from_allow_list(&config.outbound_allow).map_err(anyhow::Error::msg)?,
         );
         let windows = rate_limit_windows(config)?;
-        let store = store::open(&config.database_url)
+        let migrations = if config.migrate_on_start {
+            store::Migrations::Apply
+        } else {
+            store::Migrations::Require
+        };
+        let store = store::open(&config.database_url, migrations)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let secret = store

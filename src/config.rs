@@ -93,6 +93,9 @@ pub struct Config {
     pub rate_limit_day_seconds: f64,
     /// Seconds an OAuth access token is valid.
     pub oauth_token_ttl_seconds: u64,
+    /// Whether `serve` applies pending migrations at start; when `false` it
+    /// refuses to start on a database that needs them (run `faos migrate`).
+    pub migrate_on_start: bool,
     /// `tracing` filter, e.g. `info` or `faos=debug`.
     #[serde(deserialize_with = "text")]
     pub log: String,
@@ -133,6 +136,7 @@ impl Default for Config {
             rate_limit_minute_seconds: 60.0,
             rate_limit_day_seconds: 86_400.0,
             oauth_token_ttl_seconds: 3600,
+            migrate_on_start: true,
             log: "info".into(),
             log_format: "text".into(),
         }
@@ -182,6 +186,8 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrate_on_start: Option<bool>,
 }
 
 impl Config {

@@ -57,6 +57,9 @@ struct ServeArgs {
     /// Model for agents that name none (env FAOS_DEFAULT_MODEL; default builtin/assistant).
     #[arg(long, value_name = "PROVIDER/MODEL")]
     default_model: Option<String>,
+    /// Apply no migrations; refuse to start if one is pending (env FAOS_MIGRATE_ON_START=false).
+    #[arg(long)]
+    no_migrate: bool,
 }
 
 #[derive(Subcommand)]
@@ -221,6 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     addr: args.addr,
                     database_url: args.database.database,
                     default_model: args.default_model,
+                    migrate_on_start: args.no_migrate.then_some(false),
                 },
             )?;
             check_addr(&config.addr)?;
@@ -229,13 +233,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate(args) => {
             let config = database_config(cli.config, args)?;
-            faos::store::open(&config.database_url).await?;
+            faos::store::open(&config.database_url, faos::store::Migrations::Apply).await?;
             eprintln!("faos: migrations are up to date");
             Ok(())
         }
         Command::Keys(KeysCommand::Create(args)) => {
             let config = database_config(cli.config, args.database)?;
-            let store = faos::store::open(&config.database_url).await?;
+            let store =
+                faos::store::open(&config.database_url, faos::store::Migrations::Apply).await?;
             let plan = args.plan.unwrap_or(Plan::Starter).as_str();
             let org = store.ensure_organization(&args.org, plan).await?;
             if let Some(plan) = args.plan {
@@ -257,7 +262,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Orgs(OrgsCommand::SetPlan(args)) => {
             let config = database_config(cli.config, args.database)?;
-            let store = faos::store::open(&config.database_url).await?;
+            let store =
+                faos::store::open(&config.database_url, faos::store::Migrations::Apply).await?;
             let org = store
                 .ensure_organization(&args.org, args.plan.as_str())
                 .await?;

@@ -56,14 +56,30 @@ impl<T> Store for T where
 {
 }
 
-/// Opens the store named by a database URL, running its migrations.
+/// What opening a store does about the schema's migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    /// Applies pending migrations (safe from several nodes at once).
+    Apply,
+    /// Applies none, and fails when one is pending (`serve --no-migrate`,
+    /// for deployments that run `faos migrate` as a separate step).
+    Require,
+}
+
+/// Opens the store named by a database URL, applying or requiring its
+/// migrations.
 ///
-/// Errors: an unknown scheme, an unreadable or uncreatable database.
-pub async fn open(database_url: &str) -> Result<Arc<dyn Store>> {
+/// Errors: an unknown scheme, an unreadable or uncreatable database, a
+/// failed migration, or (with [`Migrations::Require`]) a pending one.
+pub async fn open(database_url: &str, migrations: Migrations) -> Result<Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(database_url, migrations).await?,
+        ))
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PostgresStore::open(database_url).await?))
+        Ok(Arc::new(
+            postgres::PostgresStore::open(database_url, migrations).await?,
+        ))
     } else {
         Err(Error::invalid(
             "database",

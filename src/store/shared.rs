@@ -165,3 +165,26 @@ fn truncate(text: &str, max: usize) -> &str {
     }
     &text[..end]
 }
+
+/// The highest migration version applied (sqlx's bookkeeping table; the
+/// same SQL on every backend). Fails when the table does not exist.
+pub(crate) const APPLIED_MIGRATION: &str =
+    "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+
+/// `Ok` when `applied` (the highest applied version, if any) is the latest
+/// migration `migrator` knows.
+///
+/// Errors: `503 unavailable` naming the first pending migration.
+pub(crate) fn require_migrated(
+    migrator: &sqlx::migrate::Migrator,
+    applied: Option<i64>,
+) -> Result<()> {
+    let applied = applied.unwrap_or(0);
+    match migrator.iter().find(|m| m.version > applied) {
+        None => Ok(()),
+        Some(pending) => Err(Error::Unavailable(format!(
+            "the database is not migrated (migration {} '{}' is pending): run 'faos migrate' first",
+            pending.version, pending.description
+        ))),
+    }
+}

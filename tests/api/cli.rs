@@ -38,9 +38,20 @@ pub fn faos(dir: &std::path::Path) -> Command {
 /// Starts `faos serve` on `db` and a free port, in `dir`; waits for its
 /// "listening" log line.
 pub async fn serve(db: &TestDatabase, dir: &std::path::Path, extra_env: &[(&str, &str)]) -> Served {
+    serve_with_args(db, dir, &[], extra_env).await
+}
+
+/// [`serve`] with more command-line arguments.
+pub async fn serve_with_args(
+    db: &TestDatabase,
+    dir: &std::path::Path,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Served {
     let mut command = faos(dir);
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--database", &db.url])
+        .args(args)
         .envs(extra_env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -262,6 +273,43 @@ async fn migrate_and_set_plan_succeed() {
         .await
         .unwrap();
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn migrations_run_once_from_two_nodes_and_no_migrate_requires_them() {
+    let db = skip_unless!(TestDatabase::new().await);
+    let dir = tempfile::tempdir().unwrap();
+    // Unmigrated: `serve --no-migrate` refuses to start, naming the fix.
+    let (code, stderr) = fails(
+        dir.path(),
+        &[
+            "serve",
+            "--no-migrate",
+            "--addr",
+            "127.0.0.1:0",
+            "--database",
+            &db.url,
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("faos migrate"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // Two nodes migrating at once: both succeed, the schema is whole.
+    let migrate = || {
+        faos(dir.path())
+            .args(["migrate", "--database", &db.url])
+            .output()
+    };
+    let (first, second) = tokio::join!(migrate(), migrate());
+    for output in [first.unwrap(), second.unwrap()] {
+        assert!(output.status.success(), "{output:?}");
+    }
+    assert!(db.is_migrated().await);
+    let mut server = serve_with_args(&db, dir.path(), &["--no-migrate"], &[]).await;
+    let live = key_from(&server.stdout, "live").expect("keys on the first start");
+    assert_eq!(get(&server.base, "/v1/agents", &live).await.0, 200);
+    assert!(terminate(&mut server.child).await.success());
 }
 
 /// Runs `faos ARGS`; returns the exit code and stderr.

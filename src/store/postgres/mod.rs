@@ -29,9 +29,9 @@ use tokio::sync::Notify;
 
 use crate::access::Mode;
 use crate::error::{Error, Result};
-use crate::store::PageRequest;
 use crate::store::shared;
 use crate::store::shared::{corrupt, tenant_args};
+use crate::store::{Migrations, PageRequest};
 
 /// The channel every FAOS schema's event commits are announced on; the
 /// payload is the schema's name (set by the `events` trigger, migration
@@ -66,11 +66,12 @@ impl Drop for PostgresStore {
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://…` or
     /// `postgresql://…`, with any libpq-style options such as
-    /// `options[search_path]=faos`), runs pending migrations and starts
+    /// `options[search_path]=faos`), applies or requires its migrations (see
+    /// [`Migrations`]) and starts
     /// listening for other nodes' events.
     ///
     /// Errors: an invalid URL; an unreachable server; a failed migration.
-    pub async fn open(url: &str) -> Result<PostgresStore> {
+    pub async fn open(url: &str, migrations: Migrations) -> Result<PostgresStore> {
         let shown = redacted(url);
         let options = PgConnectOptions::from_str(url).map_err(|err| {
             Error::invalid(
@@ -91,12 +92,20 @@ impl PostgresStore {
         // and applies migrations, so nodes starting together on one
         // database migrate one after the other, never twice. Keep
         // migrating through it.
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|err| {
+        let migrator = sqlx::migrate!("./migrations/postgres");
+        match migrations {
+            Migrations::Apply => migrator.run(&pool).await.map_err(|err| {
                 Error::Unavailable(format!("cannot migrate the database '{shown}': {err}"))
-            })?;
+            })?,
+            Migrations::Require => {
+                let applied = sqlx::query_scalar(shared::APPLIED_MIGRATION)
+                    .fetch_one(&pool)
+                    .await
+                    .ok()
+                    .flatten();
+                shared::require_migrated(&migrator, applied)?;
+            }
+        }
         let schema: String = sqlx::query("SELECT current_schema() AS schema")
             .fetch_one(&pool)
             .await?

@@ -22,9 +22,9 @@ use sqlx::{Row, SqlitePool};
 
 use crate::access::Mode;
 use crate::error::{Error, Result};
-use crate::store::PageRequest;
 use crate::store::shared;
 use crate::store::shared::{corrupt, tenant_args};
+use crate::store::{Migrations, PageRequest};
 
 /// A FAOS store on one SQLite database.
 pub struct SqliteStore {
@@ -36,11 +36,12 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` (`sqlite://PATH` or
-    /// `sqlite::memory:`) and runs pending migrations.
+    /// Opens the database at `url` (`sqlite://PATH` or `sqlite::memory:`)
+    /// and applies pending migrations (creating the file if missing), or
+    /// requires that none is pending (see [`Migrations`]).
     ///
     /// Errors: a path that cannot be opened or created; a failed migration.
-    pub async fn open(url: &str) -> Result<SqliteStore> {
+    pub async fn open(url: &str, migrations: Migrations) -> Result<SqliteStore> {
         let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
         if path.is_empty() || path.starts_with('?') {
             return Err(Error::invalid(
@@ -54,7 +55,7 @@ impl SqliteStore {
             .map_err(|err| {
                 Error::invalid("database", format!("invalid SQLite URL '{url}': {err}"))
             })?
-            .create_if_missing(true)
+            .create_if_missing(migrations == Migrations::Apply)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -65,14 +66,27 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|err| {
-                Error::Unavailable(format!("cannot open the database '{url}': {err}"))
+                // Without migrations a missing file is not created.
+                let hint = match migrations {
+                    Migrations::Require => "; to create it, run 'faos migrate' first",
+                    Migrations::Apply => "",
+                };
+                Error::Unavailable(format!("cannot open the database '{url}': {err}{hint}"))
             })?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|err| {
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        match migrations {
+            Migrations::Apply => migrator.run(&pool).await.map_err(|err| {
                 Error::Unavailable(format!("cannot migrate the database '{url}': {err}"))
-            })?;
+            })?,
+            Migrations::Require => {
+                let applied = sqlx::query_scalar(shared::APPLIED_MIGRATION)
+                    .fetch_one(&pool)
+                    .await
+                    .ok()
+                    .flatten();
+                shared::require_migrated(&migrator, applied)?;
+            }
+        }
         Ok(SqliteStore {
             pool,
             events_signal: Default::default(),
