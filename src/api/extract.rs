@@ -56,7 +56,39 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             "The request body must be a JSON object",
         ));
     }
+    if let Some(param) = nul_at(&value, "") {
+        return Err(Error::invalid(&param, NUL_MESSAGE));
+    }
     serde_path_to_error::deserialize(value).map_err(|err| field_error(&err))
+}
+
+/// Text may not hold U+0000: no database stores it in text, and no
+/// legitimate request needs it.
+const NUL_MESSAGE: &str = "text may not contain the NUL character (\\u0000)";
+
+/// The path (`param` form) of the first string or key holding U+0000.
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(at)
+            } else {
+                nul_at(item, &at)
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Path parameters. A path segment that cannot be an id (invalid UTF-8 once
@@ -68,13 +100,20 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let not_found = || Error::NotFound {
+            message: "No resource has the id given in the URL.".into(),
+            param: Some("id".into()),
+        };
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found())?;
+        if raw.iter().any(|(_, value)| value.contains('\0')) {
+            return Err(not_found());
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathParams(value))
-            .map_err(|_| Error::NotFound {
-                message: "No resource has the id given in the URL.".into(),
-                param: Some("id".into()),
-            })
+            .map_err(|_| not_found())
     }
 }
 
@@ -88,6 +127,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Error> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(Error::invalid(name.into_owned(), NUL_MESSAGE));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)

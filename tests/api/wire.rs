@@ -190,3 +190,55 @@ async fn odd_ids_and_repeated_parameters_are_named() {
         assert_error(status, &body, 400, "invalid_request", Some(param));
     }
 }
+
+/// U+0000 cannot be stored as text (PostgreSQL refuses it), so it is
+/// refused at the door on every backend, naming where it was.
+#[tokio::test]
+async fn nul_characters_are_refused_where_they_are() {
+    let app = app!();
+    let id = app.agent_id("Plain").await;
+    for (body, param) in [
+        (serde_json::json!({"name": "a\u{0}b"}), "name"),
+        (
+            serde_json::json!({"name": "x", "metadata": {"team": "a\u{0}"}}),
+            "metadata.team",
+        ),
+        (
+            serde_json::json!({"name": "x", "metadata": {"te\u{0}am": "a"}}),
+            "metadata.te\u{0}am",
+        ),
+        (
+            serde_json::json!({"name": "x", "tools": [{"type": "builtin", "name": "\u{0}"}]}),
+            "tools[0].name",
+        ),
+    ] {
+        let (status, response) = send(app.request(Method::POST, "/v1/agents").json(&body)).await;
+        assert_error(status, &response, 400, "invalid_request", Some(param));
+    }
+    let (status, body) = send(app.request(Method::GET, "/v1/agents/agt_%00")).await;
+    assert_error(status, &body, 404, "not_found", Some("id"));
+    let (status, body) = send(app.request(
+        Method::GET,
+        &format!("/v1/agents/{id}/messages?conversation_id=a%00"),
+    ))
+    .await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "invalid_request",
+        Some("conversation_id"),
+    );
+    let (status, body) = send(
+        app.request(Method::POST, &format!("/v1/agents/{id}/messages"))
+            .json(&serde_json::json!({"content": "hi\u{0}"})),
+    )
+    .await;
+    assert_error(status, &body, 400, "invalid_request", Some("content"));
+    let (_, agents) = send(app.request(Method::GET, "/v1/agents")).await;
+    assert_eq!(
+        agents["data"].as_array().unwrap().len(),
+        1,
+        "nothing stored"
+    );
+}
