@@ -5,7 +5,10 @@
 //! error responses.
 
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes,
+    SecurityScheme,
+};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -92,6 +95,20 @@ impl Modify for CommonParts {
                     ))
                     .build(),
             ),
+        );
+        // Tokens from this flow are sent as `bearer`; operations list their
+        // scopes there.
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new(
+                    "/v1/oauth/token",
+                    Scopes::from_iter(crate::access::SCOPES.iter().map(|scope| {
+                        (*scope, "The API scope of the same name.")
+                    })),
+                ))],
+                "OAuth 2.0 client credentials (RFC 6749 §4.4): access tokens (`at_live_…`) carry the scopes granted; send them as `Authorization: Bearer`.",
+            )),
         );
         components.add_security_scheme(
             "api_key",
