@@ -68,6 +68,8 @@ pub(super) struct Request {
     pub metadata: Metadata,
     pub on_busy: OnBusy,
     pub stream: bool,
+    /// Agents and workflows around this answer (0 from the API).
+    pub depth: u32,
 }
 
 impl Engine {
@@ -133,6 +135,7 @@ impl Engine {
             conversation_id: request.conversation_id,
             id: answer_id.clone(),
             agent,
+            depth: request.depth,
         };
         let done = tokio::spawn(answer.run(
             registration,
@@ -156,6 +159,8 @@ struct Answer {
     agent: Agent,
     conversation_id: String,
     id: String,
+    /// Agents and workflows around this answer.
+    depth: u32,
 }
 
 /// Sends stream events to the writer task, which numbers and stores them.
@@ -347,7 +352,7 @@ impl Answer {
                 tool_calls: calls.clone(),
             });
             let outcomes = tokio::select! {
-                outcomes = join_all(calls.iter().map(|c| engine.tools.run(&self.tenant, &self.agent.tools, c))) => outcomes,
+                outcomes = join_all(calls.iter().map(|c| engine.tools.run(&self.tenant, &self.agent.tools, c, self.depth))) => outcomes,
                 _ = cancel.cancelled() => calls.iter().map(|_| ToolOutcome::error("The answer was cancelled before the tool finished.")).collect(),
             };
             for (call, outcome) in calls.iter().zip(outcomes) {

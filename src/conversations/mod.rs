@@ -183,6 +183,21 @@ impl Conversations {
         agent_id: &str,
         input: SendMessage,
     ) -> Result<(Started, bool)> {
+        self.send_nested(tenant, agent_id, input, 0).await
+    }
+
+    /// [`Conversations::send`] from inside other work (a workflow's agent
+    /// step): `depth` counts the agents and workflows around it, and a
+    /// `workflow` tool called by this answer runs one deeper, so agents and
+    /// workflows calling each other stop at
+    /// [`MAX_DEPTH`](crate::workflows::executor::MAX_DEPTH).
+    pub async fn send_nested(
+        &self,
+        tenant: &Tenant,
+        agent_id: &str,
+        input: SendMessage,
+        depth: u32,
+    ) -> Result<(Started, bool)> {
         let content = input
             .content
             .ok_or_else(|| Error::invalid("content", "The 'content' field is required"))?;
@@ -198,6 +213,7 @@ impl Conversations {
             metadata: metadata::validate(input.metadata.unwrap_or_default())?,
             on_busy: input.on_busy.unwrap_or_default(),
             stream: input.stream.unwrap_or(false),
+            depth,
         };
         let stream = request.stream;
         let agent = agents::get(self.store(), tenant, agent_id, "id").await?;

@@ -48,11 +48,13 @@ impl ToolOutcome {
 pub trait WorkflowTools: Send + Sync {
     /// Runs the tenant's workflow with `input` and waits for its output.
     /// Errors: the reason, for the model.
+    /// `depth`: the agents and workflows around the run.
     async fn run_workflow(
         &self,
         tenant: &Tenant,
         workflow_id: &str,
         input: Value,
+        depth: u32,
     ) -> Result<Value, String>;
 }
 
@@ -86,6 +88,7 @@ impl ToolRunner {
         tenant: &Tenant,
         tools: &[ToolDeclaration],
         call: &ToolCall,
+        depth: u32,
     ) -> ToolOutcome {
         let Some(tool) = tools.iter().find(|t| t.name() == call.name) else {
             return ToolOutcome::error(format!("There is no tool named '{}'.", call.name));
@@ -107,7 +110,12 @@ impl ToolRunner {
                 } => self.http_call(method, url, parameters, arguments).await,
                 ToolDeclaration::Workflow { workflow_id, .. } => match self.workflows.get() {
                     Some(workflows) => match workflows
-                        .run_workflow(tenant, workflow_id, Value::Object(arguments.clone()))
+                        .run_workflow(
+                            tenant,
+                            workflow_id,
+                            Value::Object(arguments.clone()),
+                            depth + 1,
+                        )
                         .await
                     {
                         Ok(output) => ToolOutcome::ok(output),

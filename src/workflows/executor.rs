@@ -491,7 +491,7 @@ impl Workflows {
             metadata: None,
         };
         let (started, _) = conversations
-            .send(&run.tenant, agent_id, request)
+            .send_nested(&run.tenant, agent_id, request, run.depth + 1)
             .await
             .map_err(|err| {
                 Failure::Failed(format!(

@@ -385,7 +385,8 @@ impl crate::conversations::tools::WorkflowTools for Workflows {
         tenant: &Tenant,
         workflow_id: &str,
         input: Value,
+        depth: u32,
     ) -> std::result::Result<Value, String> {
-        self.run_for_tool(tenant, workflow_id, input).await
+        self.run_for_tool(tenant, workflow_id, input, depth).await
     }
 }

@@ -407,17 +407,24 @@ impl Workflows {
         Ok((run.id, outcome))
     }
 
-    /// Runs a workflow for an agent's `workflow` tool, in the calling task.
+    /// Runs a workflow for an agent's `workflow` tool, in the calling task,
+    /// `depth` agents and workflows deep.
     pub(super) async fn run_for_tool(
         &self,
         tenant: &Tenant,
         workflow_id: &str,
         input: Value,
+        depth: u32,
     ) -> std::result::Result<Value, String> {
+        if depth >= MAX_DEPTH {
+            return Err(format!(
+                "Agents and workflows call each other more than {MAX_DEPTH} deep; the workflow {workflow_id} was not run."
+            ));
+        }
         let inline = Inline {
             parent_run_id: None,
             cancel: CancellationToken::new(),
-            depth: 0,
+            depth,
         };
         match self.run_inline(tenant, workflow_id, input, inline).await {
             Ok((_, Ok(output))) => Ok(output),

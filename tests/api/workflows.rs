@@ -714,6 +714,51 @@ async fn agents_call_workflows_as_tools() {
     assert_eq!(runs["data"][0]["status"], "succeeded");
 }
 
+/// An agent whose tool runs a workflow that asks the same agent again:
+/// the loop stops at the depth limit, and every level still answers.
+#[tokio::test]
+async fn agents_and_workflows_calling_each_other_stop_at_the_depth_limit() {
+    let app = skip_unless!(app().await);
+    let agent = app.agent_id("Echo chamber").await;
+    let ask = r#"Please use the again tool with {}"#;
+    let workflow = create(
+        &app,
+        json!({"name": "Again", "steps": [{"id": "ask", "type": "agent", "agent_id": agent, "message": ask}]}),
+    )
+    .await;
+    let workflow = workflow["id"].as_str().unwrap().to_string();
+    let (status, body) = send(
+        app.request(Method::PATCH, &format!("/v1/agents/{agent}"))
+            .json(
+                &json!({"tools": [{"type": "workflow", "workflow_id": workflow, "name": "again"}]}),
+            ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, reply) = send(
+        app.request(Method::POST, &format!("/v1/agents/{agent}/messages"))
+            .json(&json!({"content": ask})),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+    let (_, runs) = send(app.request(
+        Method::GET,
+        &format!("/v1/workflows/{workflow}/runs?limit=100"),
+    ))
+    .await;
+    let runs = runs["data"].as_array().unwrap();
+    // Depths 1, 3, 5 and 7 run; the tool call at depth 9 is refused.
+    assert_eq!(runs.len(), 4, "{runs:?}");
+    assert!(runs.iter().all(|r| r["status"] == "succeeded"), "{runs:?}");
+    let (_, deepest) = send(app.request(
+        Method::GET,
+        &format!("/v1/runs/{}", runs[0]["id"].as_str().unwrap()),
+    ))
+    .await;
+    let answer = deepest["data"]["steps"][0]["output"].as_str().unwrap();
+    assert!(answer.contains("more than 8 deep"), "{answer}");
+}
+
 #[tokio::test]
 async fn sub_runs_left_running_by_a_dead_process_are_abandoned_on_resume() {
     use faos::access::{Mode, Tenant};
