@@ -269,6 +269,12 @@ impl Conversations {
     ///
     /// Errors: `404` for an unknown agent; `409 conflict` (`param:
     /// conversation_id`) when nothing is answering.
+    /// Stops an answer this process is running (its caller gave up on
+    /// it: a cancelled or timed-out workflow step); it ends `cancelled`.
+    pub fn stop(&self, answer_id: &str) {
+        self.engine.live.cancel(answer_id);
+    }
+
     pub async fn cancel(
         &self,
         tenant: &Tenant,

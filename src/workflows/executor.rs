@@ -499,9 +499,16 @@ impl Workflows {
                     err.public_message()
                 ))
             })?;
-        let reply = started
-            .done
-            .await
+        // Dropped before the answer ends (the run was cancelled or the
+        // step timed out): the answer is stopped too.
+        let mut stop = StopUnlessDone {
+            conversations,
+            answer_id: &started.answer_id,
+            finished: false,
+        };
+        let reply = started.done.await;
+        stop.finished = true;
+        let reply = reply
             .map_err(|err| Failure::Failed(format!("the agent's answer stopped: {err}")))?
             .map_err(|err| {
                 Failure::Failed(format!(
@@ -510,6 +517,21 @@ impl Workflows {
                 ))
             })?;
         Ok(Value::String(reply.content))
+    }
+}
+
+/// Stops an agent step's answer when the step stops waiting for it.
+struct StopUnlessDone<'a> {
+    conversations: &'a crate::conversations::Conversations,
+    answer_id: &'a str,
+    finished: bool,
+}
+
+impl Drop for StopUnlessDone<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conversations.stop(self.answer_id);
+        }
     }
 }
 

@@ -438,3 +438,54 @@ async fn finished_answers_are_pruned_after_the_retention() {
         "messages are kept"
     );
 }
+
+#[tokio::test]
+async fn cancelling_a_run_stops_the_answer_its_agent_step_started() {
+    let slow: Script = Arc::new(|_: &Value| {
+        Scripted::Slow(
+            Duration::from_secs(5),
+            Box::new(Scripted::Text("too late".into())),
+        )
+    });
+    let (app, _) = skip_unless!(app_with_openai(slow, Duration::ZERO).await);
+    let agent = agent(&app).await;
+    let (status, workflow) = send(app.request(Method::POST, "/v1/workflows").json(&json!({
+        "name": "Ask",
+        "steps": [{"id": "ask", "type": "agent", "agent_id": agent, "message": "hi", "conversation_id": "wf"}]
+    })))
+    .await;
+    assert_eq!(status, 201, "{workflow}");
+    let workflow = workflow["data"]["id"].as_str().unwrap();
+    let (status, run) = send(
+        app.request(Method::POST, &format!("/v1/workflows/{workflow}/run"))
+            .json(&json!({"input": {}})),
+    )
+    .await;
+    assert_eq!(status, 202, "{run}");
+    let run = run["data"]["id"].as_str().unwrap().to_string();
+    // Wait for the agent step to have started its answer.
+    let path = format!("/v1/agents/{agent}/messages?conversation_id=wf&order=asc");
+    for _ in 0..100 {
+        let (_, history) = send(app.request(Method::GET, &path)).await;
+        if !history["data"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, cancelled) =
+        send(app.request(Method::POST, &format!("/v1/runs/{run}/cancel"))).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["data"]["status"], "cancelled");
+    // The answer ends cancelled, not with the model's late reply.
+    let mut history = Value::Null;
+    for _ in 0..100 {
+        history = send(app.request(Method::GET, &path)).await.1;
+        if history["data"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = &history["data"][1];
+    assert_eq!(reply["role"], "assistant", "{history}");
+    assert_eq!(reply["stop_reason"], "cancelled", "{history}");
+}
