@@ -12,6 +12,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::engine::Engine;
 use crate::access::Tenant;
+use crate::error::Error;
 use crate::store::{AnswerStatus, StoredEvent};
 
 /// Events read from the log at once.
@@ -65,7 +66,9 @@ pub fn tail(
                 Ok(events) => events,
                 Err(err) => {
                     tracing::warn!(answer = %tail.answer_id, error = %err, "could not read stream events");
-                    return None;
+                    tail.done = true;
+                    let event = closing_error(tail.after + 1, &err);
+                    return Some((stream::iter(vec![event]), tail));
                 }
             };
             if let Some(last) = events.last() {
@@ -95,15 +98,36 @@ pub fn tail(
             };
             if !running {
                 // One last read: the final events may have landed meanwhile.
-                let events = store
+                let mut events = store
                     .events_after(&tail.tenant, &tail.answer_id, tail.after, BATCH)
                     .await
                     .unwrap_or_default();
                 tail.done = true;
-                return if events.is_empty() { None } else { Some((stream::iter(events), tail)) };
+                if !events.iter().any(is_terminal) {
+                    // Ended with no final event: its agent (and with it the
+                    // answer) was deleted. Say so rather than just hang up.
+                    let seq = events.last().map_or(tail.after, |e| e.seq) + 1;
+                    let gone = Error::NotFound {
+                        message: "The answer ended without finishing: its agent was deleted.".into(),
+                        param: None,
+                    };
+                    events.push(closing_error(seq, &gone));
+                }
+                return Some((stream::iter(events), tail));
             }
         }
     })
     .flatten()
     .boxed()
+}
+
+/// A last `error` event (number `seq`, not stored) for a stream that cannot
+/// go on, in the shape of a stored one.
+fn closing_error(seq: i64, err: &Error) -> StoredEvent {
+    StoredEvent {
+        seq,
+        event: "error".into(),
+        data: serde_json::json!({"error": {"code": err.code(), "message": err.public_message()}})
+            .to_string(),
+    }
 }

@@ -489,3 +489,26 @@ async fn cancelling_a_run_stops_the_answer_its_agent_step_started() {
     assert_eq!(reply["role"], "assistant", "{history}");
     assert_eq!(reply["stop_reason"], "cancelled", "{history}");
 }
+
+#[tokio::test]
+async fn deleting_the_agent_mid_answer_ends_the_stream_with_an_error_event() {
+    let (app, _) = skip_unless!(app_with_openai(long_answer(300), Duration::from_millis(20)).await);
+    let agent = agent(&app).await;
+    let response = stream_request(&app, &agent, "long", "doomed")
+        .send()
+        .await
+        .unwrap();
+    let reader = tokio::spawn(read_events(response, None));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, body) = send(app.request(Method::DELETE, &format!("/v1/agents/{agent}"))).await;
+    assert_eq!(status, 200, "{body}");
+    let events = tokio::time::timeout(Duration::from_secs(20), reader)
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.event, "error", "{events:?}");
+    assert_eq!(last.data["error"]["code"], "not_found");
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+}
