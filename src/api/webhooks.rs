@@ -135,10 +135,15 @@ pub async fn delete_webhook(
 
 /// Issue a new signing secret. The old one keeps signing (as a second
 /// signature) for 24 hours, so receivers can switch without losing events.
+/// Rotating again within those 24 hours is `409 conflict`: it would drop
+/// the old secret from under receivers still using it.
 #[utoipa::path(
     post, path = "/v1/webhooks/{id}/rotate_secret", tag = "Webhooks", operation_id = "rotateWebhookSecret",
     params(("id" = String, Path, description = "The endpoint's id, `whk_…`.")),
-    responses((status = 200, description = "The endpoint, with its new secret.", body = Envelope<Endpoint>)),
+    responses(
+        (status = 200, description = "The endpoint, with its new secret.", body = Envelope<Endpoint>),
+        (status = 409, description = "The previous secret still signs.", body = crate::api::error::ErrorBody),
+    ),
     security(("bearer" = ["webhooks:write"]), ("api_key" = ["webhooks:write"]))
 )]
 pub async fn rotate_secret(

@@ -298,6 +298,17 @@ impl Webhooks {
         let sealed = self.secrets.seal(&secret);
         let change = move |mut record: EndpointRecord| -> Result<EndpointRecord> {
             let now = clock::now_ms();
+            // Only one previous secret is kept: rotating again while it
+            // still signs would drop it from under receivers still using it.
+            if let Some(until) = record.old_secret_until.filter(|until| *until > now) {
+                return Err(Error::Conflict {
+                    message: format!(
+                        "The previous secret still signs until {}; rotate again after that, or delete and recreate the endpoint.",
+                        clock::rfc3339(until)
+                    ),
+                    param: None,
+                });
+            }
             record.old_secret = Some(std::mem::replace(&mut record.secret, sealed));
             record.old_secret_until = Some(now + OLD_SECRET_GRACE_MS);
             record.endpoint.updated_at = now.max(record.endpoint.updated_at);

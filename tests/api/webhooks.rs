@@ -416,6 +416,10 @@ async fn rotation_signs_with_both_secrets_and_test_and_retry_redeliver() {
     assert_eq!(status, 200);
     let new = rotated["data"]["secret"].as_str().unwrap().to_string();
     assert_ne!(old, new);
+    // A second rotation while the old secret still signs would drop it.
+    let (status, refused) =
+        send(app.request(Method::POST, &format!("/v1/webhooks/{id}/rotate_secret"))).await;
+    assert_error(status, &refused, 409, "conflict", None);
 
     let (status, test) = send(app.request(Method::POST, &format!("/v1/webhooks/{id}/test"))).await;
     assert_eq!(status, 202);

@@ -507,6 +507,8 @@ export interface paths {
         /**
          * Issue a new signing secret. The old one keeps signing (as a second
          *     signature) for 24 hours, so receivers can switch without losing events.
+         *     Rotating again within those 24 hours is `409 conflict`: it would drop
+         *     the old secret from under receivers still using it.
          */
         post: operations["rotateWebhookSecret"];
         delete?: never;
@@ -2986,6 +2988,15 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            /** @description The previous secret still signs. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             429: components["responses"]["Error"];
             500: components["responses"]["Error"];
             503: components["responses"]["Error"];
