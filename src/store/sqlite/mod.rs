@@ -33,6 +33,9 @@ pub struct SqliteStore {
     events_signal: std::sync::Arc<tokio::sync::Notify>,
     /// Notified after each commit that queued a run.
     runs_signal: std::sync::Arc<tokio::sync::Notify>,
+    /// Rate-limit writes of this process take turns here (see
+    /// `rate_limits`).
+    rate_limit_turn: tokio::sync::Mutex<()>,
 }
 
 impl SqliteStore {
@@ -91,6 +94,7 @@ impl SqliteStore {
             pool,
             events_signal: Default::default(),
             runs_signal: Default::default(),
+            rate_limit_turn: Default::default(),
         })
     }
 }
