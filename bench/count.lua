@@ -15,7 +15,7 @@
 -- once per request sent; on call N + 2 the first N responses have been
 -- recorded (one connection, no pipelining) and the thread stops before
 -- the extra request's answer is read. wrk's main thread would still sleep
--- for the whole -d duration, so the script then sends wrk a SIGINT (its
+-- for the whole -d duration, so the script then sends wrk SIGINT (its
 -- own way to end a run early: it prints the statistics as usual).
 --
 -- Prints one line at the end:
@@ -33,7 +33,10 @@ function request()
   sent = sent + 1
   if sent == limit + 2 then
     wrk.thread:stop()
-    os.execute("kill -INT $PPID")
+    -- io.popen, not os.execute: system() ignores SIGINT while it runs.
+    -- Repeated every 0.2 s until wrk has exited, in case the first
+    -- signal came before the main thread started its sleep.
+    io.popen("(while kill -INT $PPID 2>/dev/null; do sleep 0.2; done) >/dev/null 2>&1 &"):close()
   end
   return req
 end
