@@ -274,3 +274,29 @@ async fn two_processes_on_one_redis_never_exceed_the_limit() {
         assert_eq!(windows[0], 40, "every allowed request is accepted");
     }
 }
+
+/// Requests that arrive together are counted together: each accepted one
+/// sees its own place in the window, and no more than the limit pass.
+#[tokio::test]
+async fn concurrent_requests_are_each_counted_once() {
+    let app = app!(|c| c.rate_limit_minute_seconds = 3600.0);
+    app.store
+        .set_plan(&app.org_id, "enterprise", Some(50), Some(1_000))
+        .await
+        .unwrap();
+    let responses =
+        futures::future::join_all((0..200).map(|_| get_agents(&app, &app.live_key))).await;
+    let mut remaining: Vec<i64> = responses
+        .iter()
+        .filter(|r| r.status() == 200)
+        .map(|r| header(r, "x-ratelimit-remaining"))
+        .collect();
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..50).collect::<Vec<_>>());
+    assert!(
+        responses
+            .iter()
+            .filter(|r| r.status() != 200)
+            .all(|r| r.status() == 429 && header(r, "x-ratelimit-remaining") == 0)
+    );
+}

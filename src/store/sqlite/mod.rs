@@ -33,9 +33,8 @@ pub struct SqliteStore {
     events_signal: std::sync::Arc<tokio::sync::Notify>,
     /// Notified after each commit that queued a run.
     runs_signal: std::sync::Arc<tokio::sync::Notify>,
-    /// Rate-limit writes of this process take turns here (see
-    /// `rate_limits`).
-    rate_limit_turn: tokio::sync::Mutex<()>,
+    /// Requests waiting to be counted against the rate limits.
+    rate_batches: std::sync::Arc<rate_limits::RateBatches>,
 }
 
 impl SqliteStore {
@@ -94,7 +93,7 @@ impl SqliteStore {
             pool,
             events_signal: Default::default(),
             runs_signal: Default::default(),
-            rate_limit_turn: Default::default(),
+            rate_batches: Default::default(),
         })
     }
 }

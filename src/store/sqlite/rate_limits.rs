@@ -1,13 +1,19 @@
-//! SQLite rate-limit counters. A request costs one statement: a
-//! conditional UPSERT of both counters that reads the organization's plan
-//! itself and writes only when both windows have room. One statement is
-//! atomic across every process on the file, and reading the plan in it
-//! makes a plan change apply to the next request. Within a process the
-//! UPSERTs take turns on a mutex, so they queue here instead of sleeping in
-//! SQLite's busy handler.
+//! SQLite rate-limit counters, counted in batches. Requests of one
+//! organization and mode that wait together are counted by one statement:
+//! a conditional UPSERT that reads the organization's plan and both
+//! counters and adds as many requests as both windows have room for. One
+//! statement is atomic across every process on the file (so the count is
+//! exact), reading the plan in it makes a plan change apply to the next
+//! request, and batching keeps one write per batch rather than per request.
+//! Within a process the statements take turns on a mutex, so they queue
+//! here instead of sleeping in SQLite's busy handler.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{Row, SqlitePool};
+use tokio::sync::oneshot;
 
 use super::{SqliteStore, tenant_args};
 use crate::access::Tenant;
@@ -15,34 +21,52 @@ use crate::access::rate_limits::{Counter, Decision, Limits, WindowKind, Windows,
 use crate::error::{Error, Result};
 use crate::store::RateLimitStore;
 
-/// Counts one request in both windows if neither is full. Binds: org,
-/// mode, minute start, day start, then starter's and growth's limits
-/// (per minute, per day) from [`Limits::of`]; enterprise organizations
-/// carry their own (starter's where unset), as in [`Limits::of`]. Returns
-/// the two updated rows with the limits they were counted against, or
-/// none when refused.
+/// Counts up to `?9` requests in both windows, as many as both have room
+/// for. Binds: org, mode, minute start, day start, starter's and growth's
+/// limits (per minute, per day) from [`Limits::of`] (enterprise
+/// organizations carry their own, starter's where unset, as there), and
+/// the number of requests. Returns both rows, with the limits counted
+/// against and how many were added; none when no request fits.
 const TAKE: &str = r#"
 WITH lim AS (
     SELECT CASE o.plan WHEN 'growth' THEN ?7 WHEN 'enterprise' THEN COALESCE(o.per_minute, ?5) ELSE ?5 END AS per_minute,
            CASE o.plan WHEN 'growth' THEN ?8 WHEN 'enterprise' THEN COALESCE(o.per_day, ?6) ELSE ?6 END AS per_day
     FROM organizations o WHERE o.id = ?1
+),
+cur AS (
+    SELECT COALESCE((SELECT used FROM rate_counters
+                     WHERE org_id = ?1 AND mode = ?2 AND "window" = 'minute' AND window_start = ?3), 0) AS m,
+           COALESCE((SELECT used FROM rate_counters
+                     WHERE org_id = ?1 AND mode = ?2 AND "window" = 'day' AND window_start = ?4), 0) AS d
+),
+g AS (
+    SELECT MIN(?9, lim.per_minute - cur.m, lim.per_day - cur.d) AS n,
+           lim.per_minute, lim.per_day, cur.m, cur.d
+    FROM lim CROSS JOIN cur
 )
-INSERT INTO rate_counters (org_id, mode, "window", window_start, used, allowed)
+INSERT INTO rate_counters (org_id, mode, "window", window_start, used, allowed, added)
 SELECT ?1, ?2, w.kind, w.start,
-       CASE WHEN c.window_start = w.start THEN c.used + 1 ELSE 1 END,
-       CASE w.kind WHEN 'minute' THEN lim.per_minute ELSE lim.per_day END
-FROM lim
-CROSS JOIN (SELECT 'minute' AS kind, ?3 AS start UNION ALL SELECT 'day', ?4) AS w
-LEFT JOIN rate_counters c ON c.org_id = ?1 AND c.mode = ?2 AND c."window" = w.kind
-WHERE NOT EXISTS (
-    SELECT 1 FROM rate_counters f
-    WHERE f.org_id = ?1 AND f.mode = ?2
-      AND ((f."window" = 'minute' AND f.window_start = ?3 AND f.used >= lim.per_minute)
-        OR (f."window" = 'day' AND f.window_start = ?4 AND f.used >= lim.per_day)))
+       CASE w.kind WHEN 'minute' THEN g.m + g.n ELSE g.d + g.n END,
+       CASE w.kind WHEN 'minute' THEN g.per_minute ELSE g.per_day END,
+       g.n
+FROM g CROSS JOIN (SELECT 'minute' AS kind, ?3 AS start UNION ALL SELECT 'day', ?4) AS w
+WHERE g.n > 0
 ON CONFLICT (org_id, mode, "window")
-DO UPDATE SET window_start = excluded.window_start, used = excluded.used, allowed = excluded.allowed
-RETURNING "window" AS kind, used, allowed
+DO UPDATE SET window_start = excluded.window_start, used = excluded.used,
+              allowed = excluded.allowed, added = excluded.added
+RETURNING "window" AS kind, used, allowed, added
 "#;
+
+/// Which counters a request counts against: org, mode, minute start, day
+/// start.
+type BatchKey = (String, String, i64, i64);
+
+/// Requests waiting to be counted, and the turn writers take.
+#[derive(Default)]
+pub(super) struct RateBatches {
+    waiting: Mutex<HashMap<BatchKey, Vec<oneshot::Sender<Result<Decision>>>>>,
+    turn: tokio::sync::Mutex<()>,
+}
 
 #[async_trait]
 impl RateLimitStore for SqliteStore {
@@ -53,81 +77,151 @@ impl RateLimitStore for SqliteStore {
         now_ms: i64,
     ) -> Result<Decision> {
         let (org_id, mode) = tenant_args(tenant);
-        let minute_start = windows.start(WindowKind::Minute, now_ms);
-        let day_start = windows.start(WindowKind::Day, now_ms);
-        let starter = Limits::of("starter", None, None);
-        let growth = Limits::of("growth", None, None);
-        let counted = {
-            let _turn = self.rate_limit_turn.lock().await;
-            sqlx::query(TAKE)
-                .bind(org_id)
-                .bind(mode)
-                .bind(minute_start)
-                .bind(day_start)
-                .bind(starter.per_minute)
-                .bind(starter.per_day)
-                .bind(growth.per_minute)
-                .bind(growth.per_day)
-                .fetch_all(&self.pool)
-                .await?
+        let key: BatchKey = (
+            org_id.to_string(),
+            mode.to_string(),
+            windows.start(WindowKind::Minute, now_ms),
+            windows.start(WindowKind::Day, now_ms),
+        );
+        let (reply, answer) = oneshot::channel();
+        let leads = {
+            let mut waiting = self.rate_batches.waiting.lock().expect("rate batches");
+            let queue = waiting.entry(key.clone()).or_default();
+            queue.push(reply);
+            queue.len() == 1
         };
-        if counted.is_empty() {
-            // Refused (or no such organization): read the plan and the
-            // counters for the answer's headers.
-            let limits = self.organization_limits(org_id).await?;
-            let rows = sqlx::query(
-                r#"SELECT "window" AS kind, window_start, used FROM rate_counters WHERE org_id = ? AND mode = ?"#,
-            )
-            .bind(org_id)
-            .bind(mode)
-            .fetch_all(&self.pool)
-            .await?;
-            let (mut minute, mut day) = (None, None);
-            for row in &rows {
-                let counter = Counter {
-                    window_start: row.try_get("window_start")?,
-                    used: row.try_get("used")?,
-                };
-                match row.try_get::<&str, _>("kind")? {
-                    "minute" => minute = Some(counter),
-                    _ => day = Some(counter),
+        if leads {
+            // On its own task: the batch is counted even if this request
+            // goes away meanwhile.
+            let (pool, batches, windows) = (self.pool.clone(), self.rate_batches.clone(), *windows);
+            tokio::spawn(async move {
+                let _turn = batches.turn.lock().await;
+                let waiters = batches
+                    .waiting
+                    .lock()
+                    .expect("rate batches")
+                    .remove(&key)
+                    .unwrap_or_default();
+                match count(&pool, &key, &windows, now_ms, waiters.len()).await {
+                    Ok(decisions) => {
+                        for (waiter, decision) in waiters.into_iter().zip(decisions) {
+                            let _ = waiter.send(Ok(decision));
+                        }
+                    }
+                    Err(err) => {
+                        let reason = err.to_string();
+                        for waiter in waiters {
+                            let _ = waiter.send(Err(Error::Unavailable(reason.clone())));
+                        }
+                    }
                 }
-            }
-            return Ok(decide(limits, windows, now_ms, minute, day));
+            });
         }
-        // Counted: `decide` on the counts before this request reaches the
-        // same verdict and gives the headers.
-        let (mut limits, mut minute, mut day) = (starter, None, None);
-        for row in &counted {
-            let used: i64 = row.try_get("used")?;
-            let allowed: i64 = row.try_get("allowed")?;
-            if row.try_get::<&str, _>("kind")? == "minute" {
-                limits.per_minute = allowed;
-                minute = Some(Counter {
-                    window_start: minute_start,
-                    used: used - 1,
-                });
-            } else {
-                limits.per_day = allowed;
-                day = Some(Counter {
-                    window_start: day_start,
-                    used: used - 1,
-                });
-            }
-        }
-        Ok(decide(limits, windows, now_ms, minute, day))
+        answer
+            .await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("the rate-limit batch was lost")))?
     }
 
     async fn organization_limits(&self, org_id: &str) -> Result<Limits> {
-        let row = sqlx::query("SELECT plan, per_minute, per_day FROM organizations WHERE id = ?")
-            .bind(org_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("organization {org_id} is missing")))?;
-        Ok(Limits::of(
-            row.try_get("plan")?,
-            row.try_get("per_minute")?,
-            row.try_get("per_day")?,
-        ))
+        organization_limits(&self.pool, org_id).await
     }
+}
+
+/// Counts `n` requests for `key` in one statement; one decision each, the
+/// accepted ones first.
+async fn count(
+    pool: &SqlitePool,
+    key: &BatchKey,
+    windows: &Windows,
+    now_ms: i64,
+    n: usize,
+) -> Result<Vec<Decision>> {
+    let (org_id, mode, minute_start, day_start) = key;
+    let starter = Limits::of("starter", None, None);
+    let growth = Limits::of("growth", None, None);
+    let rows = sqlx::query(TAKE)
+        .bind(org_id)
+        .bind(mode)
+        .bind(minute_start)
+        .bind(day_start)
+        .bind(starter.per_minute)
+        .bind(starter.per_day)
+        .bind(growth.per_minute)
+        .bind(growth.per_day)
+        .bind(n as i64)
+        .fetch_all(pool)
+        .await?;
+    let (limits, minute, day, added) = if rows.is_empty() {
+        // Nothing fits: read the plan and the counters for the headers.
+        let limits = organization_limits(pool, org_id).await?;
+        let rows = sqlx::query(
+            r#"SELECT "window" AS kind, window_start, used FROM rate_counters WHERE org_id = ? AND mode = ?"#,
+        )
+        .bind(org_id)
+        .bind(mode)
+        .fetch_all(pool)
+        .await?;
+        let (mut minute, mut day) = (None, None);
+        for row in &rows {
+            let counter = Counter {
+                window_start: row.try_get("window_start")?,
+                used: row.try_get("used")?,
+            };
+            match row.try_get::<&str, _>("kind")? {
+                "minute" => minute = Some(counter),
+                _ => day = Some(counter),
+            }
+        }
+        (limits, minute, day, 0)
+    } else {
+        let (mut limits, mut minute, mut day, mut added) = (starter, None, None, 0);
+        for row in &rows {
+            let counter = |window_start| -> Result<Option<Counter>> {
+                Ok(Some(Counter {
+                    window_start,
+                    used: row.try_get("used")?,
+                }))
+            };
+            added = row.try_get("added")?;
+            if row.try_get::<&str, _>("kind")? == "minute" {
+                limits.per_minute = row.try_get("allowed")?;
+                minute = counter(*minute_start)?;
+            } else {
+                limits.per_day = row.try_get("allowed")?;
+                day = counter(*day_start)?;
+            }
+        }
+        (limits, minute, day, added)
+    };
+    // `minute` and `day` are the counts after the batch. Request i of the
+    // batch saw them `added - i` lower; `decide` on what it saw gives its
+    // verdict and headers (the ones past `added` see full windows).
+    let before = |counter: Option<Counter>, i: i64| {
+        counter.map(|c| Counter {
+            used: c.used - (added - i).max(0),
+            ..c
+        })
+    };
+    Ok((0..n as i64)
+        .map(|i| {
+            let mut decision = decide(limits, windows, now_ms, before(minute, i), before(day, i));
+            // Only what the statement counted is accepted (a window that
+            // turned over between the two reads changes nothing now).
+            decision.accepted &= i < added;
+            decision
+        })
+        .collect())
+}
+
+async fn organization_limits(pool: &SqlitePool, org_id: &str) -> Result<Limits> {
+    let row = sqlx::query("SELECT plan, per_minute, per_day FROM organizations WHERE id = ?")
+        .bind(org_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("organization {org_id} is missing")))?;
+    Ok(Limits::of(
+        row.try_get("plan")?,
+        row.try_get("per_minute")?,
+        row.try_get("per_day")?,
+    ))
 }
