@@ -65,7 +65,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|err| {
                 // Without migrations a missing file is not created.
@@ -93,7 +93,7 @@ impl SqliteStore {
             pool,
             events_signal: Default::default(),
             runs_signal: Default::default(),
-            rate_batches: Default::default(),
+            rate_batches: std::sync::Arc::new(rate_limits::RateBatches::new(options)),
         })
     }
 }

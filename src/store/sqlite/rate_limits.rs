@@ -5,14 +5,16 @@
 //! statement is atomic across every process on the file (so the count is
 //! exact), reading the plan in it makes a plan change apply to the next
 //! request, and batching keeps one write per batch rather than per request.
-//! Within a process the statements take turns on a mutex, so they queue
-//! here instead of sleeping in SQLite's busy handler.
+//! Within a process the statements take turns on one connection of their
+//! own, so they queue here instead of sleeping in SQLite's busy handler, and
+//! skip the pool.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Row, SqliteExecutor};
 use tokio::sync::oneshot;
 
 use super::{SqliteStore, tenant_args};
@@ -61,11 +63,23 @@ RETURNING "window" AS kind, used, allowed, added
 /// start.
 type BatchKey = (String, String, i64, i64);
 
-/// Requests waiting to be counted, and the turn writers take.
-#[derive(Default)]
+/// Requests waiting to be counted, and the connection that counts them
+/// (opened on first use, again after a failure).
 pub(super) struct RateBatches {
     waiting: Mutex<HashMap<BatchKey, Vec<oneshot::Sender<Result<Decision>>>>>,
-    turn: tokio::sync::Mutex<()>,
+    connection: tokio::sync::Mutex<Option<SqliteConnection>>,
+    options: SqliteConnectOptions,
+}
+
+impl RateBatches {
+    /// Batches counted on a connection made with `options`.
+    pub(super) fn new(options: SqliteConnectOptions) -> Self {
+        RateBatches {
+            waiting: Mutex::default(),
+            connection: tokio::sync::Mutex::default(),
+            options,
+        }
+    }
 }
 
 #[async_trait]
@@ -93,16 +107,29 @@ impl RateLimitStore for SqliteStore {
         if leads {
             // On its own task: the batch is counted even if this request
             // goes away meanwhile.
-            let (pool, batches, windows) = (self.pool.clone(), self.rate_batches.clone(), *windows);
+            let (batches, windows) = (self.rate_batches.clone(), *windows);
             tokio::spawn(async move {
-                let _turn = batches.turn.lock().await;
+                let mut connection = batches.connection.lock().await;
                 let waiters = batches
                     .waiting
                     .lock()
                     .expect("rate batches")
                     .remove(&key)
                     .unwrap_or_default();
-                match count(&pool, &key, &windows, now_ms, waiters.len()).await {
+                let counted = match connection.as_mut() {
+                    Some(open) => count(open, &key, &windows, now_ms, waiters.len()).await,
+                    None => match batches.options.connect().await {
+                        Ok(open) => {
+                            let open = connection.insert(open);
+                            count(open, &key, &windows, now_ms, waiters.len()).await
+                        }
+                        Err(err) => Err(err.into()),
+                    },
+                };
+                if counted.is_err() {
+                    *connection = None;
+                }
+                match counted {
                     Ok(decisions) => {
                         for (waiter, decision) in waiters.into_iter().zip(decisions) {
                             let _ = waiter.send(Ok(decision));
@@ -130,7 +157,7 @@ impl RateLimitStore for SqliteStore {
 /// Counts `n` requests for `key` in one statement; one decision each, the
 /// accepted ones first.
 async fn count(
-    pool: &SqlitePool,
+    connection: &mut SqliteConnection,
     key: &BatchKey,
     windows: &Windows,
     now_ms: i64,
@@ -149,17 +176,17 @@ async fn count(
         .bind(growth.per_minute)
         .bind(growth.per_day)
         .bind(n as i64)
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await?;
     let (limits, minute, day, added) = if rows.is_empty() {
         // Nothing fits: read the plan and the counters for the headers.
-        let limits = organization_limits(pool, org_id).await?;
+        let limits = organization_limits(&mut *connection, org_id).await?;
         let rows = sqlx::query(
             r#"SELECT "window" AS kind, window_start, used FROM rate_counters WHERE org_id = ? AND mode = ?"#,
         )
         .bind(org_id)
         .bind(mode)
-        .fetch_all(pool)
+        .fetch_all(&mut *connection)
         .await?;
         let (mut minute, mut day) = (None, None);
         for row in &rows {
@@ -213,10 +240,13 @@ async fn count(
         .collect())
 }
 
-async fn organization_limits(pool: &SqlitePool, org_id: &str) -> Result<Limits> {
+async fn organization_limits<'e>(
+    executor: impl SqliteExecutor<'e>,
+    org_id: &str,
+) -> Result<Limits> {
     let row = sqlx::query("SELECT plan, per_minute, per_day FROM organizations WHERE id = ?")
         .bind(org_id)
-        .fetch_optional(pool)
+        .fetch_optional(executor)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("organization {org_id} is missing")))?;
     Ok(Limits::of(
