@@ -35,8 +35,13 @@ pub(super) async fn record<'e, E: sqlx::PgExecutor<'e>, T: Serialize>(
         created_at: clock::now_ms(),
         data: serde_json::to_value(object)?,
     };
+    // An event no endpoint can want (not targeted, and the tenant has no
+    // enabled endpoint) is stored as dispatched: the dispatcher has nothing
+    // to write for it.
     sqlx::query(
-        "INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at, dispatched)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $6::text IS NULL AND NOT EXISTS (
+             SELECT 1 FROM webhook_endpoints WHERE org_id = $2 AND mode = $3 AND enabled AND NOT deleted))",
     )
     .bind(&event.id)
     .bind(org_id)

@@ -34,7 +34,14 @@ pub(super) async fn record<'e, E: sqlx::SqliteExecutor<'e>, T: Serialize>(
         created_at: clock::now_ms(),
         data: serde_json::to_value(object)?,
     };
-    sqlx::query("INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    // An event no endpoint can want (not targeted, and the tenant has no
+    // enabled endpoint) is stored as dispatched: the dispatcher has nothing
+    // to write for it.
+    sqlx::query(
+        "INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at, dispatched)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6 IS NULL AND NOT EXISTS (
+             SELECT 1 FROM webhook_endpoints WHERE org_id = ?2 AND mode = ?3 AND enabled = 1 AND deleted = 0))",
+    )
         .bind(&event.id)
         .bind(org_id)
         .bind(mode)

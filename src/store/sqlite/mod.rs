@@ -62,33 +62,25 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
-            .await
-            .map_err(|err| {
-                // Without migrations a missing file is not created.
-                let hint = match migrations {
-                    Migrations::Require => "; to create it, run 'faos migrate' first",
-                    Migrations::Apply => "",
-                };
-                Error::Unavailable(format!("cannot open the database '{url}': {err}{hint}"))
-            })?;
-        let migrator = sqlx::migrate!("./migrations/sqlite");
-        match migrations {
-            Migrations::Apply => migrator.run(&pool).await.map_err(|err| {
-                Error::Unavailable(format!("cannot migrate the database '{url}': {err}"))
-            })?,
-            Migrations::Require => {
-                let applied = sqlx::query_scalar(shared::APPLIED_MIGRATION)
-                    .fetch_one(&pool)
-                    .await
-                    .ok()
-                    .flatten();
-                shared::require_migrated(&migrator, applied)?;
+        // Several processes opening a new file at once contend for it:
+        // switching it to WAL or migrating it may find it locked, or find
+        // a migration another process has just applied. Each migration is
+        // one transaction, so trying again (briefly) is safe.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let pool = loop {
+            match open_pool(url, &options, migrations).await {
+                Err(Error::Unavailable(reason))
+                    if tokio::time::Instant::now() < deadline
+                        && (reason.contains("database is locked")
+                            || reason.contains("already exists")
+                            || reason.contains("duplicate column name")
+                            || reason.contains("UNIQUE constraint failed: _sqlx_migrations")) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => break other?,
             }
-        }
+        };
         Ok(SqliteStore {
             pool,
             events_signal: Default::default(),
@@ -96,6 +88,42 @@ impl SqliteStore {
             rate_batches: std::sync::Arc::new(rate_limits::RateBatches::new(options)),
         })
     }
+}
+
+/// Connects the pool and applies or checks the migrations.
+async fn open_pool(
+    url: &str,
+    options: &SqliteConnectOptions,
+    migrations: Migrations,
+) -> Result<SqlitePool> {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options.clone())
+        .await
+        .map_err(|err| {
+            // Without migrations a missing file is not created.
+            let hint = match migrations {
+                Migrations::Require => "; to create it, run 'faos migrate' first",
+                Migrations::Apply => "",
+            };
+            Error::Unavailable(format!("cannot open the database '{url}': {err}{hint}"))
+        })?;
+    let migrator = sqlx::migrate!("./migrations/sqlite");
+    match migrations {
+        Migrations::Apply => migrator.run(&pool).await.map_err(|err| {
+            Error::Unavailable(format!("cannot migrate the database '{url}': {err}"))
+        })?,
+        Migrations::Require => {
+            let applied = sqlx::query_scalar(shared::APPLIED_MIGRATION)
+                .fetch_one(&pool)
+                .await
+                .ok()
+                .flatten();
+            shared::require_migrated(&migrator, applied)?;
+        }
+    }
+    Ok(pool)
 }
 
 /// The end of a keyset page query on `column` (see [`shared::keyset`]).
