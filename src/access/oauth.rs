@@ -200,6 +200,10 @@ pub async fn authenticate(
             "Client authentication failed.",
         )
     };
+    // No stored id holds NUL (and PostgreSQL cannot even compare one).
+    if credentials.client_id.contains('\0') {
+        return Err(invalid());
+    }
     let client = store
         .find_oauth_client(&credentials.client_id)
         .await?

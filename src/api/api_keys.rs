@@ -46,9 +46,10 @@ pub async fn create_api_key(
     caller: Caller,
     JsonBody(input): JsonBody<CreateApiKey>,
 ) -> Result<Reply<ApiKey>> {
-    Ok(Reply::created(
-        api_keys::create(state.store.as_ref(), &caller, input).await?,
-    ))
+    Ok(
+        Reply::created(api_keys::create(state.store.as_ref(), &caller, input).await?)
+            .showing_secret(),
+    )
 }
 
 /// Revoke a key: it stops working at once on this server, and within 5 s

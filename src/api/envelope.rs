@@ -58,7 +58,14 @@ pub struct Deleted {
 pub struct Reply<T> {
     status: StatusCode,
     data: T,
+    shows_secret: bool,
 }
+
+/// Marks a response that shows a secret once (a new key, client secret or
+/// signing secret): it must not be kept anywhere, not even to replay it for
+/// an idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct ShowsSecret;
 
 impl<T> Reply<T> {
     /// `200 OK`.
@@ -66,6 +73,7 @@ impl<T> Reply<T> {
         Reply {
             status: StatusCode::OK,
             data,
+            shows_secret: false,
         }
     }
 
@@ -74,6 +82,15 @@ impl<T> Reply<T> {
         Reply {
             status: StatusCode::CREATED,
             data,
+            shows_secret: false,
+        }
+    }
+
+    /// This answer shows a secret once (see [`ShowsSecret`]).
+    pub fn showing_secret(self) -> Self {
+        Reply {
+            shows_secret: true,
+            ..self
         }
     }
 }
@@ -87,7 +104,11 @@ impl<T: Serialize> IntoResponse for Reply<T> {
                 timestamp: clock::now_rfc3339(),
             },
         };
-        json_response(self.status, &body)
+        let mut response = json_response(self.status, &body);
+        if self.shows_secret {
+            response.extensions_mut().insert(ShowsSecret);
+        }
+        response
     }
 }
 

@@ -5,9 +5,11 @@
 //! `meta.request_id` is the new request's, like its `X-Request-Id`. The same
 //! key with a different request is `422 idempotency_key_reused`; while the
 //! first request is still running, `409 conflict`. Not stored, and the key
-//! freed again: answers that say "try again" (401, 409, 429), and streams
+//! freed again: answers that say "try again" (401, 409, 429), streams
 //! (`text/event-stream`), which cannot be replayed — resume those with
-//! their stream endpoint instead.
+//! their stream endpoint instead —, and answers that show a secret once
+//! (new keys, OAuth clients and webhook endpoints, rotated secrets), which
+//! must not be stored.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -17,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use crate::access::Caller;
+use crate::api::envelope::ShowsSecret;
 use crate::app::AppState;
 use crate::clock;
 use crate::error::Error;
@@ -118,11 +121,12 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             let streaming = content_type
                 .as_deref()
                 .is_some_and(|c| c.starts_with("text/event-stream"));
+            let secret = response.extensions().get::<ShowsSecret>().is_some();
             let transient = matches!(
                 status,
                 StatusCode::UNAUTHORIZED | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS
             );
-            if streaming || transient {
+            if streaming || transient || secret {
                 if let Err(err) = state.store.release_idempotent(&principal, &key).await {
                     tracing::warn!(error = %err, "could not free an idempotency key");
                 }

@@ -59,9 +59,7 @@ pub async fn create_client(
     caller: Caller,
     JsonBody(input): JsonBody<CreateOAuthClient>,
 ) -> Result<Reply<OAuthClient>> {
-    Ok(Reply::created(
-        oauth::create(state.store.as_ref(), &caller, input).await?,
-    ))
+    Ok(Reply::created(oauth::create(state.store.as_ref(), &caller, input).await?).showing_secret())
 }
 
 /// Delete an OAuth client; its tokens stop working at once on this server

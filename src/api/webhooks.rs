@@ -71,9 +71,7 @@ pub async fn create_webhook(
     JsonBody(input): JsonBody<CreateEndpoint>,
 ) -> Result<Reply<Endpoint>> {
     caller.require(Permission::WebhooksWrite)?;
-    Ok(Reply::created(
-        state.webhooks.create(&caller.tenant, input).await?,
-    ))
+    Ok(Reply::created(state.webhooks.create(&caller.tenant, input).await?).showing_secret())
 }
 
 /// Get a webhook endpoint.
@@ -152,9 +150,7 @@ pub async fn rotate_secret(
     PathParams(id): PathParams<String>,
 ) -> Result<Reply<Endpoint>> {
     caller.require(Permission::WebhooksWrite)?;
-    Ok(Reply::ok(
-        state.webhooks.rotate_secret(&caller.tenant, &id).await?,
-    ))
+    Ok(Reply::ok(state.webhooks.rotate_secret(&caller.tenant, &id).await?).showing_secret())
 }
 
 /// Send a `webhook.test` event to this endpoint. Answers `202` with the

@@ -146,7 +146,7 @@ impl ModelProvider for Anthropic {
 }
 
 fn parse_message(text: &str) -> Result<ModelReply, ModelError> {
-    let message: Value = serde_json::from_str(text).map_err(|err| {
+    let message: Value = sse::provider_json(text).map_err(|err| {
         ModelError::fatal(format!("the provider's answer is not a message: {err}"))
     })?;
     let blocks = message["content"].as_array().ok_or_else(|| {
@@ -188,7 +188,7 @@ async fn read_stream(
     let mut events = std::pin::pin!(sse::events(response));
     while let Some(event) = events.next().await {
         let event = event?;
-        let data: Value = match serde_json::from_str(&event.data) {
+        let data: Value = match sse::provider_json(&event.data) {
             Ok(data) => data,
             Err(_) if event.data.trim().is_empty() => continue,
             Err(err) => {

@@ -138,7 +138,7 @@ impl OpenAiCompatible {
             if event.data.trim() == "[DONE]" {
                 break;
             }
-            let chunk: Value = serde_json::from_str(&event.data).map_err(|err| {
+            let chunk: Value = sse::provider_json(&event.data).map_err(|err| {
                 ModelError::fatal(format!(
                     "the provider's stream is not chat completion chunks: {err}"
                 ))
@@ -206,7 +206,7 @@ impl OpenAiCompatible {
 
 /// Parses a non-streaming chat completion.
 fn parse_completion(text: &str) -> Result<ModelReply, ModelError> {
-    let completion: Value = serde_json::from_str(text).map_err(|err| {
+    let completion: Value = sse::provider_json(text).map_err(|err| {
         ModelError::fatal(format!(
             "the provider's answer is not a chat completion: {err}"
         ))

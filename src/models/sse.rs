@@ -127,3 +127,22 @@ pub fn parse_arguments(text: &str) -> serde_json::Value {
     }
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
 }
+
+/// Parses a provider's JSON, with every U+0000 in its strings replaced by
+/// U+FFFD: no database stores NUL in text, and a reply holding one must
+/// not fail to be saved.
+pub fn provider_json(text: &str) -> serde_json::Result<serde_json::Value> {
+    fn clean(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(text) if text.contains('\0') => {
+                *text = text.replace('\0', "\u{FFFD}");
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(clean),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(clean),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::from_str(text)?;
+    clean(&mut value);
+    Ok(value)
+}

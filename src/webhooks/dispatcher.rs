@@ -274,7 +274,12 @@ impl Dispatcher {
         };
         let status = response.status();
         let hint = hinted_retry(status.as_u16(), response.headers());
-        let text = response.text().await.unwrap_or_default();
+        // Kept as text: NUL is replaced, as no database stores it in text.
+        let text = response
+            .text()
+            .await
+            .unwrap_or_default()
+            .replace('\0', "\u{FFFD}");
         let latency_ms = started.elapsed().as_millis() as u64;
         let succeeded = status.is_success();
         Attempt {

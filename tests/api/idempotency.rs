@@ -116,3 +116,43 @@ async fn fifty_concurrent_identical_requests_have_one_effect() {
         "one question, one answer"
     );
 }
+
+/// An answer that shows a secret once is never stored, not even for an
+/// idempotency key: a retry makes a new key rather than replay the secret.
+#[tokio::test]
+async fn answers_showing_a_secret_are_not_kept() {
+    let app = app!();
+    let create = || {
+        app.request(Method::POST, "/v1/api_keys")
+            .header("idempotency-key", "key-once")
+            .json(&json!({"scopes": ["agents:read"]}))
+            .send()
+    };
+    let first = create().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: serde_json::Value = first.json().await.unwrap();
+    let second = create().await.unwrap();
+    assert_eq!(second.status(), 201);
+    assert!(second.headers().get("idempotent-replayed").is_none());
+    let second: serde_json::Value = second.json().await.unwrap();
+    let (one, two) = (
+        first["data"]["secret"].as_str().unwrap(),
+        second["data"]["secret"].as_str().unwrap(),
+    );
+    assert_ne!(one, two);
+    for secret in [one, two] {
+        assert!(
+            !app.database.stores_text(secret).await,
+            "{secret} is stored"
+        );
+    }
+    let (status, client) = send(
+        app.request(Method::POST, "/v1/oauth/clients")
+            .header("idempotency-key", "client-once")
+            .json(&json!({"name": "c", "scopes": ["agents:read"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let secret = client["data"]["client_secret"].as_str().unwrap();
+    assert!(!app.database.stores_text(secret).await);
+}

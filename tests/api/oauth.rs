@@ -390,3 +390,30 @@ async fn idempotency_keys_belong_to_the_client_across_its_tokens() {
     assert_eq!(second.status(), 201);
     assert_eq!(second.headers()["idempotent-replayed"], "true");
 }
+
+#[tokio::test]
+async fn a_nul_in_the_client_id_is_an_invalid_client() {
+    let app = app!();
+    let (_, secret) = client(&app, &["agents:read"]).await;
+    let grant = [("grant_type", "client_credentials")];
+    let basic = post_form(
+        &app,
+        "/v1/oauth/token",
+        Some(("cli_\u{0}", &secret)),
+        &grant,
+    )
+    .await;
+    assert_oauth_error(basic, 401, "invalid_client").await;
+    let form = post_form(
+        &app,
+        "/v1/oauth/token",
+        None,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "cli_\u{0}"),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_oauth_error(form, 401, "invalid_client").await;
+}

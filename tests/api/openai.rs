@@ -2,13 +2,14 @@
 //! test that speaks the Chat Completions wire protocol over HTTP, including
 //! its error responses.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error, send, spawn_app_with};
-use crate::standins::{self, StandIn};
+use crate::standins::{self, Scripted, StandIn};
 
 const KEY: &str = "sk-test-openai-key";
 
@@ -178,4 +179,41 @@ async fn ollama_is_the_same_protocol_without_a_key() {
         "no Authorization header for Ollama"
     );
     assert_eq!(calls[0].body["model"], "llama3.2");
+}
+
+/// A NUL in a model's reply cannot be stored as text: it arrives as U+FFFD.
+#[tokio::test]
+async fn a_nul_in_the_reply_is_replaced_not_fatal() {
+    let stand_in = standins::openai(
+        Arc::new(|_: &Value| Scripted::Text("a\u{0}b".into())),
+        Duration::ZERO,
+    )
+    .await;
+    let base = stand_in.base.clone();
+    let app = app!(move |c| {
+        c.openai_base_url = format!("{base}/v1");
+        c.openai_api_key = Some("sk-test-openai-key".into());
+    });
+    let agent = app
+        .create_agent(json!({"name": "Nul", "model": "openai/gpt-4o-mini"}))
+        .await;
+    let path = format!("/v1/agents/{}/messages", agent["id"].as_str().unwrap());
+    for stream in [false, true] {
+        let response = app
+            .request(Method::POST, &path)
+            .json(&json!({"content": "hi", "stream": stream}))
+            .send()
+            .await
+            .unwrap();
+        // A stream answers 200 (its events carry the message).
+        assert_eq!(response.status(), if stream { 200 } else { 201 });
+        if stream {
+            let events = crate::helpers::read_events(response, None).await;
+            assert_eq!(events.last().unwrap().event, "message.completed");
+            assert_eq!(events.last().unwrap().data["content"], "a\u{FFFD}b");
+        } else {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["data"]["content"], "a\u{FFFD}b");
+        }
+    }
 }
