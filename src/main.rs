@@ -234,7 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => {
             let config = database_config(cli.config, args)?;
             faos::store::open(&config.database_url, faos::store::Migrations::Apply).await?;
-            eprintln!("faos: migrations are up to date");
+            eprintln!("faos: the database is migrated (every migration applied)");
             Ok(())
         }
         Command::Keys(KeysCommand::Create(args)) => {
@@ -261,16 +261,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             faos::app::print_stdout(&key.secret)
         }
         Command::Orgs(OrgsCommand::SetPlan(args)) => {
+            let (per_minute, per_day) = match args.plan {
+                Plan::Enterprise => (args.per_minute, args.per_day),
+                _ if args.per_minute.is_some() || args.per_day.is_some() => {
+                    return Err(usage(
+                        "--per-minute and --per-day are for the enterprise plan; the other plans have fixed limits",
+                    ));
+                }
+                _ => (None, None),
+            };
             let config = database_config(cli.config, args.database)?;
             let store =
                 faos::store::open(&config.database_url, faos::store::Migrations::Apply).await?;
             let org = store
                 .ensure_organization(&args.org, args.plan.as_str())
                 .await?;
-            let (per_minute, per_day) = match args.plan {
-                Plan::Enterprise => (args.per_minute, args.per_day),
-                _ => (None, None),
-            };
             store
                 .set_plan(&org.id, args.plan.as_str(), per_minute, per_day)
                 .await?;

@@ -330,6 +330,16 @@ async fn bad_usage_exits_2_with_one_line() {
         vec!["frobnicate"],
         vec!["keys", "create", "--mode", "staging"],
         vec!["orgs", "set-plan", "--org", "x", "--plan", "enterprise"],
+        vec![
+            "orgs",
+            "set-plan",
+            "--org",
+            "x",
+            "--plan",
+            "starter",
+            "--per-minute",
+            "5",
+        ],
     ] {
         let (code, stderr) = fails(dir.path(), &args).await;
         assert_eq!(code, 2, "{args:?}: {stderr}");
