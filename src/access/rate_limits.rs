@@ -9,35 +9,6 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue};
 
-/// A plan's name, as stored on the organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Starter,
-    Growth,
-    Enterprise,
-}
-
-impl Plan {
-    /// `starter`, `growth` or `enterprise`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Starter => "starter",
-            Plan::Growth => "growth",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-
-    /// Parses a stored plan name.
-    pub fn parse(value: &str) -> Option<Plan> {
-        match value {
-            "starter" => Some(Plan::Starter),
-            "growth" => Some(Plan::Growth),
-            "enterprise" => Some(Plan::Enterprise),
-            _ => None,
-        }
-    }
-}
-
 /// Requests allowed per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -53,16 +24,17 @@ impl Limits {
             per_minute: 60,
             per_day: 10_000,
         };
-        match Plan::parse(plan) {
-            Some(Plan::Growth) => Limits {
+        match plan {
+            "growth" => Limits {
                 per_minute: 300,
                 per_day: 100_000,
             },
-            Some(Plan::Enterprise) => Limits {
+            "enterprise" => Limits {
                 per_minute: per_minute.unwrap_or(STARTER.per_minute),
                 per_day: per_day.unwrap_or(STARTER.per_day),
             },
-            Some(Plan::Starter) | None => STARTER,
+            // `starter`, and any name this version does not know.
+            _ => STARTER,
         }
     }
 }
