@@ -630,13 +630,8 @@ async fn a_run_killed_mid_way_resumes_after_a_restart() {
     let run_id = started["data"]["id"].as_str().unwrap().to_string();
     assert_eq!(started["data"]["status"], "running", "{started}");
 
-    let pid = first.child.id().unwrap().to_string();
-    Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .await
-        .unwrap();
-    first.child.wait().await.unwrap();
+    // SIGKILL, and reaped.
+    first.child.kill().await.unwrap();
 
     let mut second = serve(&db, dir.path(), &env).await;
     let mut run = Value::Null;
@@ -728,13 +723,8 @@ async fn pending_deliveries_survive_a_crash_and_are_all_delivered() {
         assert_eq!(response.status(), 201);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pid = first.child.id().unwrap().to_string();
-    Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .await
-        .unwrap();
-    first.child.wait().await.unwrap();
+    // SIGKILL, and reaped.
+    first.child.kill().await.unwrap();
     assert!(delivered.lock().unwrap().is_empty());
 
     up.store(true, Ordering::SeqCst);

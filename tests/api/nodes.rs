@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 use crate::cli::{Served, faos, key_from, serve};
 use crate::helpers::TestDatabase;
@@ -167,24 +166,13 @@ async fn nodes_share_and_take_over_work(nodes: usize) {
             assert_eq!(response.status(), 202, "{:?}", response.text().await);
         }
         if !killed && seen.steps.lock().unwrap().len() as i64 >= RUNS / 3 {
-            let pid = servers[victim].child.id().unwrap().to_string();
-            Command::new("kill")
-                .args(["-KILL", &pid])
-                .status()
-                .await
-                .unwrap();
-            servers[victim].child.wait().await.unwrap();
+            // SIGKILL, and reaped.
+            servers[victim].child.kill().await.unwrap();
             killed = true;
         }
     }
     if !killed {
-        let pid = servers[victim].child.id().unwrap().to_string();
-        Command::new("kill")
-            .args(["-KILL", &pid])
-            .status()
-            .await
-            .unwrap();
-        servers[victim].child.wait().await.unwrap();
+        servers[victim].child.kill().await.unwrap();
     }
     let victim_runs = count_log(&servers[victim], "run finished");
 
