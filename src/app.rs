@@ -10,7 +10,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::access::keys;
-use crate::access::limiter::Limiter;
+use crate::access::limiter::{LEASE_IDLE, Limiter};
 use crate::access::rate_limits::Windows;
 use crate::access::{Mode, Tenant};
 use crate::api::auth::{KeyCache, key_cache};
@@ -158,11 +158,20 @@ fn rate_limit_windows(config: &Config) -> anyhow::Result<Windows> {
 
 impl AppState {
     /// Starts the background work of a serving process: the workflow
-    /// worker and the hourly pruning of old answers.
+    /// worker, the webhook dispatcher, the hourly pruning of old answers,
+    /// and handing back idle rate-limit leases.
     pub fn start_background(&self) {
         tokio::spawn(self.workflows.clone().work());
         tokio::spawn(self.dispatcher.clone().run());
         tokio::spawn(prune(self.store.clone(), self.event_retention));
+        let state = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(LEASE_IDLE);
+            loop {
+                every.tick().await;
+                state.limiter.give_back_idle(state.store.as_ref()).await;
+            }
+        });
     }
 }
 
@@ -241,9 +250,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     });
     state.start_background();
     tracing::info!(addr = %local, database = %redact_url(&config.database_url), "FAOS is listening on http://{local}");
-    axum::serve(listener, crate::api::router(state))
+    axum::serve(listener, crate::api::router(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    state.limiter.give_back_all(state.store.as_ref()).await;
     tracing::info!("FAOS stopped");
     Ok(())
 }

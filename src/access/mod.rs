@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod keys;
+pub mod leases;
 pub mod limiter;
 pub mod oauth;
 pub mod rate_limits;
@@ -10,7 +11,7 @@ pub mod rate_limits;
 use serde::{Deserialize, Serialize};
 
 /// Live or test (sandbox): two fully separate data sets of one organization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Live,

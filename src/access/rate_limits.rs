@@ -92,10 +92,95 @@ impl Windows {
 
 /// A stored counter: the window it counts (its start, Unix ms) and the
 /// requests accepted in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counter {
     pub window_start: i64,
     pub used: i64,
+}
+
+/// Requests a process leased and never used, handed back to the shared
+/// counters: `count` comes off each window's counter if that counter still
+/// counts the window the lease was taken in (`minute_start`, `day_start`,
+/// Unix ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GiveBack {
+    pub count: i64,
+    pub minute_start: i64,
+    pub day_start: i64,
+}
+
+/// Most requests leased beyond those waiting: a process takes at most this
+/// many ahead of need from the shared counters in one write.
+pub const SPARE_CAP: i64 = 1_000;
+/// A lease takes ahead at most 1/`SPARE_DIVISOR` of the room left, so near
+/// a window's limit leases shrink to one request (counted one at a time,
+/// across processes, by the shared counters).
+pub const SPARE_DIVISOR: i64 = 16;
+
+/// Requests taken beyond `want` when `room` are left: none when nothing is
+/// wanted (a lease only handed back), else `room / SPARE_DIVISOR` up to
+/// [`SPARE_CAP`].
+pub fn spare(want: i64, room: i64) -> i64 {
+    if want <= 0 {
+        0
+    } else {
+        (room / SPARE_DIVISOR).clamp(0, SPARE_CAP)
+    }
+}
+
+/// What one lease statement did: the limits it counted against, both
+/// counters after it, and how many requests it granted (0: no room).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub limits: Limits,
+    pub minute: Counter,
+    pub day: Counter,
+    pub granted: i64,
+}
+
+/// Applies a lease to stored counters (`None`: never counted) at `now_ms`:
+/// hands `give_back` back, then grants `want` plus [`spare`] requests, as
+/// many as both windows have room for. Stores running it in a transaction
+/// save `minute` and `day` of the result when anything changed.
+pub fn grant(
+    limits: Limits,
+    windows: &Windows,
+    now_ms: i64,
+    stored: [Option<Counter>; 2],
+    give_back: GiveBack,
+    want: i64,
+) -> Grant {
+    let [minute, day] = [
+        (WindowKind::Minute, stored[0], give_back.minute_start),
+        (WindowKind::Day, stored[1], give_back.day_start),
+    ]
+    .map(|(kind, counter, given_in)| {
+        let start = windows.start(kind, now_ms);
+        let used = counter
+            .filter(|c| c.window_start == start)
+            .map_or(0, |c| c.used);
+        let back = if given_in == start {
+            give_back.count
+        } else {
+            0
+        };
+        Counter {
+            window_start: start,
+            used: (used - back).max(0),
+        }
+    });
+    let room = (limits.per_minute - minute.used).min(limits.per_day - day.used);
+    let granted = (want + spare(want, room)).min(room).max(0);
+    let add = |c: Counter| Counter {
+        used: c.used + granted,
+        ..c
+    };
+    Grant {
+        limits,
+        minute: add(minute),
+        day: add(day),
+        granted,
+    }
 }
 
 /// One window after a decision.
@@ -276,6 +361,70 @@ mod tests {
             headers["retry-after"],
             ((reset - now + 999) / 1000).to_string()
         );
+    }
+
+    #[test]
+    fn a_lease_takes_spare_requests_until_near_the_limit() {
+        let windows = Windows::default();
+        let now = 1_700_000_005_000;
+        let none = GiveBack::default();
+        let first = grant(STARTER, &windows, now, [None, None], none, 1);
+        assert_eq!(first.granted, 1 + 60 / SPARE_DIVISOR, "one wanted + spare");
+        assert_eq!(first.minute.used, first.granted);
+        assert_eq!(first.day.used, first.granted);
+        let nearly_full = Counter {
+            window_start: windows.start(WindowKind::Minute, now),
+            used: 50,
+        };
+        let near = grant(STARTER, &windows, now, [Some(nearly_full), None], none, 1);
+        assert_eq!(near.granted, 1, "no spare with fewer than 16 left");
+        let full = Counter {
+            used: 60,
+            ..nearly_full
+        };
+        let refused = grant(STARTER, &windows, now, [Some(full), None], none, 3);
+        assert_eq!(refused.granted, 0);
+        assert_eq!(refused.minute.used, 60);
+        let huge = Limits {
+            per_minute: i64::MAX / 2,
+            per_day: i64::MAX / 2,
+        };
+        let capped = grant(huge, &windows, now, [None, None], none, 1);
+        assert_eq!(capped.granted, 1 + SPARE_CAP);
+    }
+
+    #[test]
+    fn requests_handed_back_come_off_the_windows_they_were_leased_in() {
+        let windows = Windows::default();
+        let now = 1_700_000_005_000;
+        let minute = windows.start(WindowKind::Minute, now);
+        let day = windows.start(WindowKind::Day, now);
+        let stored = [
+            Some(Counter {
+                window_start: minute,
+                used: 10,
+            }),
+            Some(Counter {
+                window_start: day,
+                used: 100,
+            }),
+        ];
+        let back = GiveBack {
+            count: 4,
+            minute_start: minute,
+            day_start: day,
+        };
+        let returned = grant(STARTER, &windows, now, stored, back, 0);
+        assert_eq!(returned.granted, 0, "nothing wanted, no spare");
+        assert_eq!((returned.minute.used, returned.day.used), (6, 96));
+        // Leased in the previous minute of the same day: only the day
+        // counter still counts them.
+        let last_minute = GiveBack {
+            minute_start: minute - 60_000,
+            ..back
+        };
+        let returned = grant(STARTER, &windows, now, stored, last_minute, 0);
+        assert_eq!((returned.minute.used, returned.day.used), (10, 96));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::access::rate_limits::{Decision, Limits, Windows};
+use crate::access::rate_limits::{GiveBack, Grant, Limits, Windows};
 use crate::access::{Mode, Tenant};
 use crate::agents::Agent;
 use crate::conversations::Message;
@@ -194,21 +194,26 @@ pub trait AccessStore {
     async fn revoke_api_key(&self, tenant: &Tenant, id: &str) -> Result<Option<ApiKeyRecord>>;
 }
 
-/// Rate-limit counters (CONTRACT §5), kept exact across processes.
+/// Rate-limit counters (CONTRACT §5), kept exact across processes: each
+/// counts the requests every process has accepted or leased.
 #[async_trait]
 pub trait RateLimitStore {
-    /// Counts one request of `tenant` at `now_ms` if both of its windows
-    /// have room, atomically with every other process on this database:
-    /// reads the organization's plan, [`decide`](crate::access::rate_limits::decide)s,
-    /// and stores the counters when accepted.
-    async fn take_request(
+    /// Atomically with every other process on this database: reads the
+    /// organization's plan and the counters of `tenant` at `now_ms`, hands
+    /// `give_back` back, and grants `want` requests plus spare ones as
+    /// [`grant`](crate::access::rate_limits::grant) does, saving the
+    /// counters when anything changed.
+    async fn lease_requests(
         &self,
         tenant: &Tenant,
         windows: &Windows,
         now_ms: i64,
-    ) -> Result<Decision>;
+        give_back: GiveBack,
+        want: i64,
+    ) -> Result<Grant>;
 
-    /// The organization's current limits (for counters kept elsewhere).
+    /// The organization's current limits: read on every request, so kept
+    /// cheap (SQLite reads it without leaving the calling thread).
     async fn organization_limits(&self, org_id: &str) -> Result<Limits>;
 }
 

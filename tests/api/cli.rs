@@ -110,7 +110,7 @@ async fn get(base: &str, path: &str, key: &str) -> (u16, Value) {
     )
 }
 
-async fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub async fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().unwrap().to_string();
     Command::new("kill")
         .args(["-TERM", &pid])

@@ -1,6 +1,7 @@
 //! Plans and rate limits (CONTRACT §5): exact boundaries, headers, the day
-//! window, plan changes from the CLI, and two server processes on one
-//! database (and on one Redis) never accepting more than the limit.
+//! window, plan changes from the CLI, two server processes on one database
+//! (and on one Redis) never accepting more than the limit, and requests one
+//! process leased going back to the others when it idles or stops.
 
 use std::collections::HashMap;
 
@@ -187,20 +188,11 @@ async fn set_plan_from_the_cli_applies_to_the_next_request() {
     assert_eq!(get_agents(&app, &app.live_key).await.status(), 429);
 }
 
-/// Starts two `faos serve` processes on one database (and `extra_env`),
-/// limits the organization to `limit` per (one-hour) minute, and sends 3 ×
-/// `limit` requests at once, alternating between them. Returns how many
-/// were accepted in each window; `None` when the backend is unavailable.
-async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Option<Vec<i64>> {
-    let db = TestDatabase::new().await?;
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
-    env.extend_from_slice(extra_env);
-    let mut first = serve(&db, dir.path(), &env).await;
-    let key = key_from(&first.stdout, "live").expect("a live key");
-    let mut second = serve(&db, dir.path(), &env).await;
-    let per_minute = limit.to_string();
-    let status = faos(dir.path())
+/// Moves organization `default` of `db` to `per_minute` requests a minute
+/// (and a million a day), with the CLI.
+async fn set_per_minute(db: &TestDatabase, dir: &std::path::Path, per_minute: i64) {
+    let per_minute = per_minute.to_string();
+    let status = faos(dir)
         .args([
             "orgs",
             "set-plan",
@@ -215,6 +207,36 @@ async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -
         .await
         .unwrap();
     assert!(status.success());
+}
+
+/// The Redis to test against, if one answers (`FAOS_TEST_REDIS_URL`,
+/// default the local one); prints why the test is skipped otherwise.
+fn redis_url() -> Option<String> {
+    let url = std::env::var("FAOS_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
+    let reachable = url
+        .strip_prefix("redis://")
+        .and_then(|rest| rest.split('/').next())
+        .is_some_and(|addr| std::net::TcpStream::connect(addr).is_ok());
+    if !reachable {
+        eprintln!("skipped: no Redis at {url} (set FAOS_TEST_REDIS_URL)");
+    }
+    reachable.then_some(url)
+}
+
+/// Starts two `faos serve` processes on one database (and `extra_env`),
+/// limits the organization to `limit` per (one-hour) minute, and sends 3 ×
+/// `limit` requests at once, alternating between them. Returns how many
+/// were accepted in each window; `None` when the backend is unavailable.
+async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Option<Vec<i64>> {
+    let db = TestDatabase::new().await?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
+    env.extend_from_slice(extra_env);
+    let mut first = serve(&db, dir.path(), &env).await;
+    let key = key_from(&first.stdout, "live").expect("a live key");
+    let mut second = serve(&db, dir.path(), &env).await;
+    set_per_minute(&db, dir.path(), limit).await;
     let client = reqwest::Client::new();
     let bases = [first.base.clone(), second.base.clone()];
     let requests = (0..3 * limit).map(|n| {
@@ -257,22 +279,77 @@ async fn two_processes_on_one_database_never_exceed_the_limit() {
 
 #[tokio::test]
 async fn two_processes_on_one_redis_never_exceed_the_limit() {
-    let url = std::env::var("FAOS_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string());
-    let reachable = url
-        .strip_prefix("redis://")
-        .and_then(|rest| rest.split('/').next())
-        .is_some_and(|addr| std::net::TcpStream::connect(addr).is_ok());
-    if !reachable {
-        eprintln!("skipped: no Redis at {url} (set FAOS_TEST_REDIS_URL)");
-        return;
-    }
+    let Some(url) = redis_url() else { return };
     let windows =
         skip_unless!(two_processes_share_one_limit(&[("FAOS_REDIS_URL", &url)], 40).await);
     assert!(windows.iter().all(|n| *n <= 40), "{windows:?}");
     if windows.len() == 1 {
         assert_eq!(windows[0], 40, "every allowed request is accepted");
     }
+}
+
+/// How the first process lets go of the requests it leased.
+#[derive(Clone, Copy, PartialEq)]
+enum LetGo {
+    /// It stays up but gets no more requests.
+    Idle,
+    /// It is stopped with SIGTERM.
+    Stop,
+}
+
+/// Two processes, a limit of 40 a minute: the first answers one request
+/// (leasing more than one), then lets go; the second must then be able to
+/// accept the other 39, and no more.
+async fn leased_requests_come_back(extra_env: &[(&str, &str)], let_go: LetGo) -> Option<()> {
+    let db = TestDatabase::new().await?;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
+    env.extend_from_slice(extra_env);
+    let mut first = serve(&db, dir.path(), &env).await;
+    let key = key_from(&first.stdout, "live").expect("a live key");
+    let mut second = serve(&db, dir.path(), &env).await;
+    set_per_minute(&db, dir.path(), 40).await;
+    let client = reqwest::Client::new();
+    let get = |base: &str| {
+        client
+            .get(format!("{base}/v1/agents"))
+            .bearer_auth(&key)
+            .send()
+    };
+    let one = get(&first.base).await.unwrap();
+    assert_eq!(one.status(), 200);
+    assert_eq!(header(&one, "x-ratelimit-remaining"), 39);
+    match let_go {
+        // The hand-back task runs every second, for leases idle a second.
+        LetGo::Idle => tokio::time::sleep(std::time::Duration::from_millis(2500)).await,
+        LetGo::Stop => assert!(crate::cli::terminate(&mut first.child).await.success()),
+    }
+    for n in 1..=39 {
+        let response = get(&second.base).await.unwrap();
+        assert_eq!(response.status(), 200, "request {n} on the second process");
+        assert_eq!(header(&response, "x-ratelimit-remaining"), 39 - n);
+    }
+    let refused = get(&second.base).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    first.child.kill().await.ok();
+    second.child.kill().await.unwrap();
+    Some(())
+}
+
+#[tokio::test]
+async fn an_idle_processs_leased_requests_go_back_to_the_database() {
+    skip_unless!(leased_requests_come_back(&[], LetGo::Idle).await);
+}
+
+#[tokio::test]
+async fn a_stopping_processs_leased_requests_go_back_to_the_database() {
+    skip_unless!(leased_requests_come_back(&[], LetGo::Stop).await);
+}
+
+#[tokio::test]
+async fn an_idle_processs_leased_requests_go_back_to_redis() {
+    let Some(url) = redis_url() else { return };
+    skip_unless!(leased_requests_come_back(&[("FAOS_REDIS_URL", &url)], LetGo::Idle).await);
 }
 
 /// Requests that arrive together are counted together: each accepted one

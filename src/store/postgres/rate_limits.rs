@@ -1,26 +1,28 @@
-//! PostgreSQL rate-limit counters: one transaction per request locks the
-//! organization's row (`FOR UPDATE`), so requests of one organization are
-//! counted one at a time across every node, reads both counters, and writes
-//! them back when the request is accepted.
+//! PostgreSQL rate-limit counters: one transaction per lease locks the
+//! organization's row (`FOR UPDATE`), so leases of one organization are
+//! taken one at a time across every node, reads both counters, applies
+//! [`grant`] and writes them back when anything changed.
 
 use async_trait::async_trait;
 use sqlx::Row;
 
 use super::PostgresStore;
 use crate::access::Tenant;
-use crate::access::rate_limits::{Counter, Decision, Limits, Windows, decide};
+use crate::access::rate_limits::{Counter, GiveBack, Grant, Limits, WindowKind, Windows, grant};
 use crate::error::{Error, Result};
 use crate::store::RateLimitStore;
 use crate::store::shared::tenant_args;
 
 #[async_trait]
 impl RateLimitStore for PostgresStore {
-    async fn take_request(
+    async fn lease_requests(
         &self,
         tenant: &Tenant,
         windows: &Windows,
         now_ms: i64,
-    ) -> Result<Decision> {
+        give_back: GiveBack,
+        want: i64,
+    ) -> Result<Grant> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
         let plan = sqlx::query(
@@ -42,21 +44,23 @@ impl RateLimitStore for PostgresStore {
         .bind(mode)
         .fetch_all(&mut *tx)
         .await?;
-        let mut minute = None;
-        let mut day = None;
+        let mut stored = [None, None];
         for row in &rows {
             let counter = Counter {
                 window_start: row.try_get("window_start")?,
                 used: row.try_get("used")?,
             };
             match row.try_get::<&str, _>("window")? {
-                "minute" => minute = Some(counter),
-                _ => day = Some(counter),
+                "minute" => stored[0] = Some(counter),
+                _ => stored[1] = Some(counter),
             }
         }
-        let decision = decide(limits, windows, now_ms, minute, day);
-        if decision.accepted {
-            for window in [decision.minute, decision.day] {
+        let grant = grant(limits, windows, now_ms, stored, give_back, want);
+        if grant.granted > 0 || give_back.count > 0 {
+            for (kind, counter) in [
+                (WindowKind::Minute, grant.minute),
+                (WindowKind::Day, grant.day),
+            ] {
                 sqlx::query(
                     r#"INSERT INTO rate_counters (org_id, mode, "window", window_start, used)
                        VALUES ($1, $2, $3, $4, $5)
@@ -65,15 +69,15 @@ impl RateLimitStore for PostgresStore {
                 )
                 .bind(org_id)
                 .bind(mode)
-                .bind(window.kind.as_str())
-                .bind(window.start_ms)
-                .bind(window.used)
+                .bind(kind.as_str())
+                .bind(counter.window_start)
+                .bind(counter.used)
                 .execute(&mut *tx)
                 .await?;
             }
         }
         tx.commit().await?;
-        Ok(decision)
+        Ok(grant)
     }
 
     async fn organization_limits(&self, org_id: &str) -> Result<Limits> {

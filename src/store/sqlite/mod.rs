@@ -9,6 +9,7 @@ mod events;
 mod idempotency;
 mod messages;
 mod oauth;
+mod plans;
 mod rate_limits;
 mod runs;
 mod webhooks;
@@ -33,24 +34,25 @@ pub struct SqliteStore {
     events_signal: std::sync::Arc<tokio::sync::Notify>,
     /// Notified after each commit that queued a run.
     runs_signal: std::sync::Arc<tokio::sync::Notify>,
-    /// Requests waiting to be counted against the rate limits.
-    rate_batches: std::sync::Arc<rate_limits::RateBatches>,
+    /// Where rate-limit leases are taken.
+    lease_connection: rate_limits::LeaseConnection,
+    /// Reads plans on the request path.
+    plans: plans::PlanReader,
 }
 
 impl SqliteStore {
-    /// Opens the database at `url` (`sqlite://PATH` or `sqlite::memory:`)
-    /// and applies pending migrations (creating the file if missing), or
-    /// requires that none is pending (see [`Migrations`]).
+    /// Opens the database at `url` (`sqlite://PATH`) and applies pending
+    /// migrations (creating the file if missing), or requires that none is
+    /// pending (see [`Migrations`]).
     ///
     /// Errors: a path that cannot be opened or created; a failed migration.
     pub async fn open(url: &str, migrations: Migrations) -> Result<SqliteStore> {
         let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-        if path.is_empty() || path.starts_with('?') {
+        // Every connection of an in-memory database would have its own.
+        if path.is_empty() || path.starts_with('?') || path.starts_with(":memory:") {
             return Err(Error::invalid(
                 "database",
-                format!(
-                    "the SQLite URL '{url}' names no file: use sqlite://PATH (or sqlite::memory: on purpose)"
-                ),
+                format!("the SQLite URL '{url}' names no file: use sqlite://PATH"),
             ));
         }
         let options = SqliteConnectOptions::from_str(url)
@@ -85,7 +87,8 @@ impl SqliteStore {
             pool,
             events_signal: Default::default(),
             runs_signal: Default::default(),
-            rate_batches: std::sync::Arc::new(rate_limits::RateBatches::new(options)),
+            plans: plans::PlanReader::new(options.get_filename().to_path_buf()),
+            lease_connection: rate_limits::LeaseConnection::new(options),
         })
     }
 }
@@ -98,6 +101,9 @@ async fn open_pool(
 ) -> Result<SqlitePool> {
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        // A file connection does not go stale while idle; the ping before
+        // each acquire would cost a round trip to its thread every time.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options.clone())
         .await

@@ -1,50 +1,55 @@
-//! SQLite rate-limit counters, counted in batches. Requests of one
-//! organization and mode that wait together are counted by one statement:
-//! a conditional UPSERT that reads the organization's plan and both
-//! counters and adds as many requests as both windows have room for. One
-//! statement is atomic across every process on the file (so the count is
-//! exact), reading the plan in it makes a plan change apply to the next
-//! request, and batching keeps one write per batch rather than per request.
-//! Within a process the statements take turns on one connection of their
-//! own, so they queue here instead of sleeping in SQLite's busy handler, and
-//! skip the pool.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! SQLite rate-limit counters. A lease is one statement: a conditional
+//! UPSERT that reads the organization's plan and both counters, hands back
+//! a process's unused requests and grants new ones, as many as both
+//! windows have room for ([`grant`](crate::access::rate_limits::grant)
+//! is the same arithmetic in Rust). One statement is atomic across every
+//! process on the file, so the count is exact; reading the plan in it
+//! grants under the current limits. Within a process the statements take
+//! turns on one connection of their own, so they queue here instead of
+//! sleeping in SQLite's busy handler, and skip the pool. The plan read of
+//! every request is in `plans`.
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Row, SqliteExecutor};
-use tokio::sync::oneshot;
+use sqlx::{ConnectOptions, Row};
 
 use super::{SqliteStore, tenant_args};
 use crate::access::Tenant;
-use crate::access::rate_limits::{Counter, Decision, Limits, WindowKind, Windows, decide};
-use crate::error::{Error, Result};
+use crate::access::rate_limits::{
+    Counter, GiveBack, Grant, Limits, SPARE_CAP, SPARE_DIVISOR, WindowKind, Windows,
+};
+use crate::error::Result;
 use crate::store::RateLimitStore;
 
-/// Counts up to `?9` requests in both windows, as many as both have room
-/// for. Binds: org, mode, minute start, day start, starter's and growth's
-/// limits (per minute, per day) from [`Limits::of`] (enterprise
-/// organizations carry their own, starter's where unset, as there), and
-/// the number of requests. Returns both rows, with the limits counted
-/// against and how many were added; none when no request fits.
-const TAKE: &str = r#"
+/// Binds: org, mode, minute start, day start, starter's and growth's limits
+/// (per minute, per day) from [`Limits::of`] (enterprise organizations
+/// carry their own, starter's where unset, as there), requests wanted,
+/// requests handed back and the minute and day starts they were leased
+/// in, [`SPARE_CAP`], [`SPARE_DIVISOR`]. Returns both rows, with the limits
+/// counted against and how many were granted; none when nothing changed.
+const LEASE: &str = r#"
 WITH lim AS (
     SELECT CASE o.plan WHEN 'growth' THEN ?7 WHEN 'enterprise' THEN COALESCE(o.per_minute, ?5) ELSE ?5 END AS per_minute,
            CASE o.plan WHEN 'growth' THEN ?8 WHEN 'enterprise' THEN COALESCE(o.per_day, ?6) ELSE ?6 END AS per_day
     FROM organizations o WHERE o.id = ?1
 ),
 cur AS (
-    SELECT COALESCE((SELECT used FROM rate_counters
-                     WHERE org_id = ?1 AND mode = ?2 AND "window" = 'minute' AND window_start = ?3), 0) AS m,
-           COALESCE((SELECT used FROM rate_counters
-                     WHERE org_id = ?1 AND mode = ?2 AND "window" = 'day' AND window_start = ?4), 0) AS d
+    SELECT MAX(0, COALESCE((SELECT used FROM rate_counters
+                            WHERE org_id = ?1 AND mode = ?2 AND "window" = 'minute' AND window_start = ?3), 0)
+                  - CASE WHEN ?11 = ?3 THEN ?10 ELSE 0 END) AS m,
+           MAX(0, COALESCE((SELECT used FROM rate_counters
+                            WHERE org_id = ?1 AND mode = ?2 AND "window" = 'day' AND window_start = ?4), 0)
+                  - CASE WHEN ?12 = ?4 THEN ?10 ELSE 0 END) AS d
+),
+r AS (
+    SELECT lim.per_minute, lim.per_day, cur.m, cur.d,
+           MIN(lim.per_minute - cur.m, lim.per_day - cur.d) AS room
+    FROM lim CROSS JOIN cur
 ),
 g AS (
-    SELECT MIN(?9, lim.per_minute - cur.m, lim.per_day - cur.d) AS n,
-           lim.per_minute, lim.per_day, cur.m, cur.d
-    FROM lim CROSS JOIN cur
+    SELECT r.*, CASE WHEN ?9 > 0 THEN MAX(0, MIN(r.room, ?9 + MIN(?13, MAX(0, r.room / ?14))))
+                     ELSE 0 END AS n
+    FROM r
 )
 INSERT INTO rate_counters (org_id, mode, "window", window_start, used, allowed, added)
 SELECT ?1, ?2, w.kind, w.start,
@@ -52,30 +57,24 @@ SELECT ?1, ?2, w.kind, w.start,
        CASE w.kind WHEN 'minute' THEN g.per_minute ELSE g.per_day END,
        g.n
 FROM g CROSS JOIN (SELECT 'minute' AS kind, ?3 AS start UNION ALL SELECT 'day', ?4) AS w
-WHERE g.n > 0
+WHERE g.n > 0 OR ?10 > 0
 ON CONFLICT (org_id, mode, "window")
 DO UPDATE SET window_start = excluded.window_start, used = excluded.used,
               allowed = excluded.allowed, added = excluded.added
 RETURNING "window" AS kind, used, allowed, added
 "#;
 
-/// Which counters a request counts against: org, mode, minute start, day
-/// start.
-type BatchKey = (String, String, i64, i64);
-
-/// Requests waiting to be counted, and the connection that counts them
-/// (opened on first use, again after a failure).
-pub(super) struct RateBatches {
-    waiting: Mutex<HashMap<BatchKey, Vec<oneshot::Sender<Result<Decision>>>>>,
+/// The connection lease statements take turns on (opened on first use,
+/// again after a failure).
+pub(super) struct LeaseConnection {
     connection: tokio::sync::Mutex<Option<SqliteConnection>>,
     options: SqliteConnectOptions,
 }
 
-impl RateBatches {
-    /// Batches counted on a connection made with `options`.
+impl LeaseConnection {
+    /// A connection made with `options` when first needed.
     pub(super) fn new(options: SqliteConnectOptions) -> Self {
-        RateBatches {
-            waiting: Mutex::default(),
+        LeaseConnection {
             connection: tokio::sync::Mutex::default(),
             options,
         }
@@ -84,89 +83,45 @@ impl RateBatches {
 
 #[async_trait]
 impl RateLimitStore for SqliteStore {
-    async fn take_request(
+    async fn lease_requests(
         &self,
         tenant: &Tenant,
         windows: &Windows,
         now_ms: i64,
-    ) -> Result<Decision> {
-        let (org_id, mode) = tenant_args(tenant);
-        let key: BatchKey = (
-            org_id.to_string(),
-            mode.to_string(),
-            windows.start(WindowKind::Minute, now_ms),
-            windows.start(WindowKind::Day, now_ms),
-        );
-        let (reply, answer) = oneshot::channel();
-        let leads = {
-            let mut waiting = self.rate_batches.waiting.lock().expect("rate batches");
-            let queue = waiting.entry(key.clone()).or_default();
-            queue.push(reply);
-            queue.len() == 1
+        give_back: GiveBack,
+        want: i64,
+    ) -> Result<Grant> {
+        let mut connection = self.lease_connection.connection.lock().await;
+        let open = match connection.as_mut() {
+            Some(open) => open,
+            None => connection.insert(self.lease_connection.options.connect().await?),
         };
-        if leads {
-            // On its own task: the batch is counted even if this request
-            // goes away meanwhile.
-            let (batches, windows) = (self.rate_batches.clone(), *windows);
-            tokio::spawn(async move {
-                let mut connection = batches.connection.lock().await;
-                let waiters = batches
-                    .waiting
-                    .lock()
-                    .expect("rate batches")
-                    .remove(&key)
-                    .unwrap_or_default();
-                let counted = match connection.as_mut() {
-                    Some(open) => count(open, &key, &windows, now_ms, waiters.len()).await,
-                    None => match batches.options.connect().await {
-                        Ok(open) => {
-                            let open = connection.insert(open);
-                            count(open, &key, &windows, now_ms, waiters.len()).await
-                        }
-                        Err(err) => Err(err.into()),
-                    },
-                };
-                if counted.is_err() {
-                    *connection = None;
-                }
-                match counted {
-                    Ok(decisions) => {
-                        for (waiter, decision) in waiters.into_iter().zip(decisions) {
-                            let _ = waiter.send(Ok(decision));
-                        }
-                    }
-                    Err(err) => {
-                        let reason = err.to_string();
-                        for waiter in waiters {
-                            let _ = waiter.send(Err(Error::Unavailable(reason.clone())));
-                        }
-                    }
-                }
-            });
+        let leased = lease(open, tenant, windows, now_ms, give_back, want).await;
+        if leased.is_err() {
+            *connection = None;
         }
-        answer
-            .await
-            .map_err(|_| Error::Internal(anyhow::anyhow!("the rate-limit batch was lost")))?
+        leased
     }
 
     async fn organization_limits(&self, org_id: &str) -> Result<Limits> {
-        organization_limits(&self.pool, org_id).await
+        self.plans.limits(org_id)
     }
 }
 
-/// Counts `n` requests for `key` in one statement; one decision each, the
-/// accepted ones first.
-async fn count(
+async fn lease(
     connection: &mut SqliteConnection,
-    key: &BatchKey,
+    tenant: &Tenant,
     windows: &Windows,
     now_ms: i64,
-    n: usize,
-) -> Result<Vec<Decision>> {
-    let (org_id, mode, minute_start, day_start) = key;
+    give_back: GiveBack,
+    want: i64,
+) -> Result<Grant> {
+    let (org_id, mode) = tenant_args(tenant);
+    let minute_start = windows.start(WindowKind::Minute, now_ms);
+    let day_start = windows.start(WindowKind::Day, now_ms);
     let starter = Limits::of("starter", None, None);
     let growth = Limits::of("growth", None, None);
-    let rows = sqlx::query(TAKE)
+    let rows = sqlx::query(LEASE)
         .bind(org_id)
         .bind(mode)
         .bind(minute_start)
@@ -175,83 +130,62 @@ async fn count(
         .bind(starter.per_day)
         .bind(growth.per_minute)
         .bind(growth.per_day)
-        .bind(n as i64)
+        .bind(want)
+        .bind(give_back.count)
+        .bind(give_back.minute_start)
+        .bind(give_back.day_start)
+        .bind(SPARE_CAP)
+        .bind(SPARE_DIVISOR)
         .fetch_all(&mut *connection)
         .await?;
-    let (limits, minute, day, added) = if rows.is_empty() {
+    let mut grant = Grant {
+        limits: starter,
+        minute: Counter {
+            window_start: minute_start,
+            used: 0,
+        },
+        day: Counter {
+            window_start: day_start,
+            used: 0,
+        },
+        granted: 0,
+    };
+    if rows.is_empty() {
         // Nothing fits: read the plan and the counters for the headers.
-        let limits = organization_limits(&mut *connection, org_id).await?;
-        let rows = sqlx::query(
-            r#"SELECT "window" AS kind, window_start, used FROM rate_counters WHERE org_id = ? AND mode = ?"#,
+        let row = sqlx::query(
+            r#"SELECT o.plan, o.per_minute, o.per_day,
+                      (SELECT used FROM rate_counters WHERE org_id = ?1 AND mode = ?2
+                          AND "window" = 'minute' AND window_start = ?3) AS m,
+                      (SELECT used FROM rate_counters WHERE org_id = ?1 AND mode = ?2
+                          AND "window" = 'day' AND window_start = ?4) AS d
+               FROM organizations o WHERE o.id = ?1"#,
         )
         .bind(org_id)
         .bind(mode)
-        .fetch_all(&mut *connection)
+        .bind(minute_start)
+        .bind(day_start)
+        .fetch_one(&mut *connection)
         .await?;
-        let (mut minute, mut day) = (None, None);
-        for row in &rows {
-            let counter = Counter {
-                window_start: row.try_get("window_start")?,
-                used: row.try_get("used")?,
-            };
-            match row.try_get::<&str, _>("kind")? {
-                "minute" => minute = Some(counter),
-                _ => day = Some(counter),
-            }
+        grant.limits = Limits::of(
+            row.try_get("plan")?,
+            row.try_get("per_minute")?,
+            row.try_get("per_day")?,
+        );
+        grant.minute.used = row.try_get::<Option<i64>, _>("m")?.unwrap_or(0);
+        grant.day.used = row.try_get::<Option<i64>, _>("d")?.unwrap_or(0);
+        return Ok(grant);
+    }
+    for row in &rows {
+        grant.granted = row.try_get("added")?;
+        let used = row.try_get("used")?;
+        let allowed = row.try_get("allowed")?;
+        if row.try_get::<&str, _>("kind")? == "minute" {
+            grant.limits.per_minute = allowed;
+            grant.minute.used = used;
+        } else {
+            grant.limits.per_day = allowed;
+            grant.day.used = used;
         }
-        (limits, minute, day, 0)
-    } else {
-        let (mut limits, mut minute, mut day, mut added) = (starter, None, None, 0);
-        for row in &rows {
-            let counter = |window_start| -> Result<Option<Counter>> {
-                Ok(Some(Counter {
-                    window_start,
-                    used: row.try_get("used")?,
-                }))
-            };
-            added = row.try_get("added")?;
-            if row.try_get::<&str, _>("kind")? == "minute" {
-                limits.per_minute = row.try_get("allowed")?;
-                minute = counter(*minute_start)?;
-            } else {
-                limits.per_day = row.try_get("allowed")?;
-                day = counter(*day_start)?;
-            }
-        }
-        (limits, minute, day, added)
-    };
-    // `minute` and `day` are the counts after the batch. Request i of the
-    // batch saw them `added - i` lower; `decide` on what it saw gives its
-    // verdict and headers (the ones past `added` see full windows).
-    let before = |counter: Option<Counter>, i: i64| {
-        counter.map(|c| Counter {
-            used: c.used - (added - i).max(0),
-            ..c
-        })
-    };
-    Ok((0..n as i64)
-        .map(|i| {
-            let mut decision = decide(limits, windows, now_ms, before(minute, i), before(day, i));
-            // Only what the statement counted is accepted (a window that
-            // turned over between the two reads changes nothing now).
-            decision.accepted &= i < added;
-            decision
-        })
-        .collect())
-}
-
-async fn organization_limits<'e>(
-    executor: impl SqliteExecutor<'e>,
-    org_id: &str,
-) -> Result<Limits> {
-    let row = sqlx::query("SELECT plan, per_minute, per_day FROM organizations WHERE id = ?")
-        .bind(org_id)
-        .fetch_optional(executor)
-        .await?
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("organization {org_id} is missing")))?;
-    Ok(Limits::of(
-        row.try_get("plan")?,
-        row.try_get("per_minute")?,
-        row.try_get("per_day")?,
-    ))
+    }
+    Ok(grant)
 }
