@@ -264,17 +264,17 @@ impl Conversations {
         self.store().usage(tenant, agent_id).await
     }
 
-    /// Stops the conversation's answer in progress and waits (up to 10 s)
-    /// for it to record `cancelled`.
-    ///
-    /// Errors: `404` for an unknown agent; `409 conflict` (`param:
-    /// conversation_id`) when nothing is answering.
     /// Stops an answer this process is running (its caller gave up on
     /// it: a cancelled or timed-out workflow step); it ends `cancelled`.
     pub fn stop(&self, answer_id: &str) {
         self.engine.live.cancel(answer_id);
     }
 
+    /// Stops the conversation's answer in progress and waits (up to 10 s)
+    /// for it to record `cancelled`.
+    ///
+    /// Errors: `404` for an unknown agent; `409 conflict` (`param:
+    /// conversation_id`) when nothing is answering.
     pub async fn cancel(
         &self,
         tenant: &Tenant,

@@ -512,3 +512,54 @@ async fn deleting_the_agent_mid_answer_ends_the_stream_with_an_error_event() {
     let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
 }
+
+/// An answer whose process died keeps its conversation only until its
+/// lease runs out; then the next message marks it failed and is answered.
+#[tokio::test]
+async fn a_dead_processs_answer_frees_its_conversation_when_its_lease_ends() {
+    let app = app!();
+    let agent_id = app.agent_id("Leased").await;
+    let tenant = faos::access::Tenant {
+        org_id: app.org_id.clone(),
+        mode: faos::access::Mode::Live,
+    };
+    let agent = app
+        .store
+        .get_agent(&tenant, &agent_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = faos::clock::now_ms();
+    // Begun by processes that then died: one lease ended a second ago, one
+    // still runs for a minute.
+    for (conversation, lease_until) in [("expired", now - 1_000), ("held", now + 60_000)] {
+        let user = faos::conversations::Message::new(
+            &agent,
+            conversation,
+            faos::models::Role::User,
+            "hello".into(),
+        );
+        let answer_id = format!("msg_dead_{conversation}");
+        let begun = app
+            .store
+            .begin_answer(&tenant, &answer_id, lease_until, &user)
+            .await
+            .unwrap();
+        assert!(begun);
+    }
+    let send = |conversation: &str| {
+        app.request(Method::POST, &format!("/v1/agents/{agent_id}/messages"))
+            .json(&json!({"content": "again", "conversation_id": conversation}))
+    };
+    let (status, body) = crate::helpers::send(send("held")).await;
+    assert_error(status, &body, 409, "conflict", Some("conversation_id"));
+    let (status, body) = crate::helpers::send(send("expired")).await;
+    assert_eq!(status, 201, "{body}");
+    let dead = app
+        .store
+        .get_answer(&tenant, &agent_id, "msg_dead_expired")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dead.status, faos::store::AnswerStatus::Failed);
+}

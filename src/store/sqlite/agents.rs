@@ -36,9 +36,11 @@ impl AgentStore for SqliteStore {
         .bind(agent.updated_at)
         .execute(&mut *tx)
         .await?;
-        record(&mut *tx, tenant, "agent.created", agent, None).await?;
+        let wanted = record(&mut *tx, tenant, "agent.created", agent, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -107,9 +109,11 @@ impl AgentStore for SqliteStore {
         .bind(mode)
                 .execute(&mut *tx)
         .await?;
-        record(&mut *tx, tenant, "agent.updated", &agent, None).await?;
+        let wanted = record(&mut *tx, tenant, "agent.updated", &agent, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(Some(agent))
     }
 
@@ -125,16 +129,17 @@ impl AgentStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
-        record(
+        let wanted = record(
             &mut *tx,
             tenant,
             "agent.deleted",
             &agent_from_row(&row)?.item,
             None,
         )
-        .await?;
+        .await?
+        .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(true)
     }
 }

@@ -28,17 +28,8 @@ impl AnswerStore for SqliteStore {
         let (agent_id, conversation_id) = (&user_message.agent_id, &user_message.conversation_id);
         let now = clock::now_ms();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "UPDATE answers SET status = 'failed', updated_at = ?
-             WHERE agent_id = ? AND conversation_id = ? AND status = 'running' AND lease_until < ?",
-        )
-        .bind(now)
-        .bind(agent_id)
-        .bind(conversation_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let inserted = sqlx::query(
+        let insert = || {
+            sqlx::query(
             "INSERT INTO answers (id, org_id, mode, agent_id, conversation_id, status, lease_until, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)
              ON CONFLICT DO NOTHING",
@@ -51,14 +42,31 @@ impl AnswerStore for SqliteStore {
         .bind(lease_until)
         .bind(now)
         .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        };
+        let mut inserted = insert().execute(&mut *tx).await?.rows_affected() == 1;
+        if !inserted {
+            // The conversation is answering, unless that answer's process
+            // died: its lease ran out, so it failed, and this one can start.
+            let expired = sqlx::query(
+                "UPDATE answers SET status = 'failed', updated_at = ?
+                 WHERE agent_id = ? AND conversation_id = ? AND status = 'running' AND lease_until < ?",
+            )
+            .bind(now)
+            .bind(agent_id)
+            .bind(conversation_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if expired.rows_affected() > 0 {
+                inserted = insert().execute(&mut *tx).await?.rows_affected() == 1;
+            }
+        }
+        if !inserted {
             return Ok(false);
         }
-        insert_message(&mut tx, tenant, user_message).await?;
+        let wanted = insert_message(&mut tx, tenant, user_message).await?;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(true)
     }
 
@@ -92,8 +100,9 @@ impl AnswerStore for SqliteStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         if let Some(message) = message {
-            insert_message(&mut tx, tenant, message).await?;
+            wanted = insert_message(&mut tx, tenant, message).await?;
         }
         if let Some(event) = last_event {
             insert_event(&mut *tx, id, event).await?;
@@ -107,9 +116,7 @@ impl AnswerStore for SqliteStore {
                         .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        if message.is_some() {
-            self.signal_events();
-        }
+        self.signal_events(wanted);
         Ok(())
     }
 

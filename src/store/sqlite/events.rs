@@ -17,16 +17,24 @@ use crate::ids::{IdKind, new_id};
 use crate::store::{EventStore, Keyed, PageRequest};
 use crate::webhooks::Event;
 
+/// An event [`record`] stored.
+pub(super) struct Recorded {
+    pub event: Event,
+    /// Whether an endpoint may want it: then signal the dispatchers after
+    /// the commit (an event none can want is stored as dispatched).
+    pub wanted: bool,
+}
+
 /// Records an event of `kind` about `object` (serialized as the API shows
 /// it), optionally addressed to one endpoint. Call inside the change's
-/// transaction, and signal dispatchers after the commit.
+/// transaction, and signal dispatchers after the commit if it is wanted.
 pub(super) async fn record<'e, E: sqlx::SqliteExecutor<'e>, T: Serialize>(
     executor: E,
     tenant: &Tenant,
     kind: &str,
     object: &T,
     endpoint_id: Option<&str>,
-) -> Result<Event> {
+) -> Result<Recorded> {
     let (org_id, mode) = tenant_args(tenant);
     let event = Event {
         id: new_id(IdKind::Event),
@@ -37,10 +45,11 @@ pub(super) async fn record<'e, E: sqlx::SqliteExecutor<'e>, T: Serialize>(
     // An event no endpoint can want (not targeted, and the tenant has no
     // enabled endpoint) is stored as dispatched: the dispatcher has nothing
     // to write for it.
-    sqlx::query(
+    let dispatched: bool = sqlx::query_scalar(
         "INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at, dispatched)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6 IS NULL AND NOT EXISTS (
-             SELECT 1 FROM webhook_endpoints WHERE org_id = ?2 AND mode = ?3 AND enabled = 1 AND deleted = 0))",
+             SELECT 1 FROM webhook_endpoints WHERE org_id = ?2 AND mode = ?3 AND enabled = 1 AND deleted = 0))
+         RETURNING dispatched",
     )
         .bind(&event.id)
         .bind(org_id)
@@ -49,9 +58,12 @@ pub(super) async fn record<'e, E: sqlx::SqliteExecutor<'e>, T: Serialize>(
         .bind(event.data.to_string())
         .bind(endpoint_id)
         .bind(event.created_at)
-        .execute(executor)
+        .fetch_one(executor)
         .await?;
-    Ok(event)
+    Ok(Recorded {
+        event,
+        wanted: !dispatched,
+    })
 }
 
 pub(super) fn event_from_row(row: &SqliteRow) -> Result<Keyed<Event>> {

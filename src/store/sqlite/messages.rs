@@ -17,9 +17,9 @@ use crate::store::{Keyed, MessageStore, PageRequest, UsageRow};
 impl MessageStore for SqliteStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_message(&mut tx, tenant, message).await?;
+        let wanted = insert_message(&mut tx, tenant, message).await?;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -111,12 +111,13 @@ impl MessageStore for SqliteStore {
     }
 }
 
-/// Inserts one message and its `message.created` event, inside `tx`.
+/// Inserts one message and its `message.created` event, inside `tx`;
+/// whether the event is wanted (see [`record`]).
 pub(super) async fn insert_message(
     tx: &mut sqlx::SqliteConnection,
     tenant: &Tenant,
     message: &Message,
-) -> Result<()> {
+) -> Result<bool> {
     let (org_id, mode) = tenant_args(tenant);
     sqlx::query(
         "INSERT INTO messages (id, org_id, mode, agent_id, conversation_id, role, content, tool_calls, tool_call_id,
@@ -143,8 +144,8 @@ pub(super) async fn insert_message(
     .bind(message.created_at)
     .execute(&mut *tx)
     .await?;
-    record(&mut *tx, tenant, "message.created", message, None).await?;
-    Ok(())
+    let recorded = record(&mut *tx, tenant, "message.created", message, None).await?;
+    Ok(recorded.wanted)
 }
 
 fn message_from_row(row: &SqliteRow) -> Result<Keyed<Message>> {

@@ -139,9 +139,12 @@ fn keyset(page: PageRequest, column: &str) -> (String, i64) {
 }
 
 impl SqliteStore {
-    /// Wakes dispatchers: events were committed.
-    fn signal_events(&self) {
-        self.events_signal.notify_one();
+    /// Wakes dispatchers when committed events (or deliveries) are
+    /// `wanted`: an endpoint may want them.
+    fn signal_events(&self, wanted: bool) {
+        if wanted {
+            self.events_signal.notify_one();
+        }
     }
 }
 

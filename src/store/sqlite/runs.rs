@@ -27,6 +27,7 @@ impl RunStore for SqliteStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         sqlx::query(
             "INSERT INTO runs (id, org_id, mode, workflow_id, version, parent_run_id, status, input, lease_owner, lease_until,
                                claims, created_at, started_at)
@@ -48,10 +49,12 @@ impl RunStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         if lease.is_some() {
-            record(&mut *tx, tenant, "workflow.run.started", run, None).await?;
+            wanted = record(&mut *tx, tenant, "workflow.run.started", run, None)
+                .await?
+                .wanted;
         }
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         if lease.is_none() {
             self.runs_signal.notify_one();
         }
@@ -120,6 +123,7 @@ impl RunStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         let mut claimed = Vec::with_capacity(rows.len());
+        let mut wanted = false;
         for row in &rows {
             let tenant = Tenant {
                 org_id: row.try_get("org_id")?,
@@ -127,14 +131,14 @@ impl RunStore for SqliteStore {
             };
             let run = run_from_row(row)?.item;
             if row.try_get::<i64, _>("claims")? == 1 {
-                record(&mut *tx, &tenant, "workflow.run.started", &run, None).await?;
+                wanted |= record(&mut *tx, &tenant, "workflow.run.started", &run, None)
+                    .await?
+                    .wanted;
             }
             claimed.push(ClaimedRun { tenant, run });
         }
         tx.commit().await?;
-        if !claimed.is_empty() {
-            self.signal_events();
-        }
+        self.signal_events(wanted);
         Ok(claimed)
     }
 
@@ -172,6 +176,7 @@ impl RunStore for SqliteStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE runs SET status = ?, output = ?, error = ?, finished_at = ?, lease_until = NULL
              WHERE id = ? AND org_id = ? AND mode = ? AND lease_owner = ? AND status = 'running'
@@ -199,17 +204,18 @@ impl RunStore for SqliteStore {
             .await?;
             let mut run = run_from_row(&row)?.item;
             run.steps = steps_in(&mut tx, id).await?;
-            record(
+            wanted = record(
                 &mut *tx,
                 tenant,
                 &format!("workflow.run.{}", status.as_str()),
                 &run,
                 None,
             )
-            .await?;
+            .await?
+            .wanted;
         }
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -228,15 +234,17 @@ impl RunStore for SqliteStore {
         .bind(mode)
         .fetch_optional(&mut *tx)
         .await?;
+        let mut wanted = false;
         if let Some(row) = &cancelled {
-            record(
+            wanted = record(
                 &mut *tx,
                 tenant,
                 "workflow.run.cancelled",
                 &run_from_row(row)?.item,
                 None,
             )
-            .await?;
+            .await?
+            .wanted;
         }
         let row = sqlx::query(
             "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND org_id = ? AND mode = ? RETURNING status",
@@ -247,9 +255,7 @@ impl RunStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        if cancelled.is_some() {
-            self.signal_events();
-        }
+        self.signal_events(wanted);
         row.map(|row| status_from(&row.try_get::<String, _>("status")?))
             .transpose()
     }

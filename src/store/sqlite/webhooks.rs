@@ -218,9 +218,7 @@ impl WebhookStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        if created > 0 {
-            self.signal_events();
-        }
+        self.signal_events(created > 0);
         Ok(events.len() as u32)
     }
 
@@ -358,14 +356,13 @@ impl WebhookStore for SqliteStore {
             .await?;
             if let Some(row) = row {
                 let endpoint = endpoint_from_row(&row)?.item.endpoint;
-                record(&mut *tx, tenant, "webhook.disabled", &endpoint, None).await?;
-                disabled = true;
+                disabled = record(&mut *tx, tenant, "webhook.disabled", &endpoint, None)
+                    .await?
+                    .wanted;
             }
         }
         tx.commit().await?;
-        if disabled {
-            self.signal_events();
-        }
+        self.signal_events(disabled);
         Ok(())
     }
 
@@ -418,7 +415,7 @@ impl WebhookStore for SqliteStore {
         .bind(mode)
         .fetch_optional(&self.pool)
         .await?;
-        self.signal_events();
+        self.signal_events(row.is_some());
         row.map(|row| delivery_from_row(&row, "d_")).transpose()
     }
 
@@ -429,8 +426,10 @@ impl WebhookStore for SqliteStore {
         kind: &str,
         data: &Value,
     ) -> Result<Event> {
-        let event = record(&self.pool, tenant, kind, data, Some(endpoint_id)).await?;
-        self.signal_events();
+        let event = record(&self.pool, tenant, kind, data, Some(endpoint_id))
+            .await?
+            .event;
+        self.signal_events(true);
         Ok(event)
     }
 }

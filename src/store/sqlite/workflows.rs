@@ -42,9 +42,11 @@ impl WorkflowStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         insert_version(&mut tx, &workflow.id, workflow.version, &definition).await?;
-        record(&mut *tx, tenant, "workflow.created", workflow, None).await?;
+        let wanted = record(&mut *tx, tenant, "workflow.created", workflow, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -122,9 +124,11 @@ impl WorkflowStore for SqliteStore {
         if workflow.version != old_version {
             insert_version(&mut tx, id, workflow.version, &definition).await?;
         }
-        record(&mut *tx, tenant, "workflow.updated", &workflow, None).await?;
+        let wanted = record(&mut *tx, tenant, "workflow.updated", &workflow, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(Some(workflow))
     }
 
@@ -142,16 +146,17 @@ impl WorkflowStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
-        record(
+        let wanted = record(
             &mut *tx,
             tenant,
             "workflow.deleted",
             &workflow_from_row(&row)?.item,
             None,
         )
-        .await?;
+        .await?
+        .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(true)
     }
 
