@@ -38,9 +38,11 @@ impl AgentStore for PostgresStore {
         .bind(agent.updated_at)
         .execute(&mut *tx)
         .await?;
-        record(&mut *tx, tenant, "agent.created", agent, None).await?;
+        let wanted = record(&mut *tx, tenant, "agent.created", agent, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -110,9 +112,11 @@ impl AgentStore for PostgresStore {
         .bind(mode)
         .execute(&mut *tx)
         .await?;
-        record(&mut *tx, tenant, "agent.updated", &agent, None).await?;
+        let wanted = record(&mut *tx, tenant, "agent.updated", &agent, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(Some(agent))
     }
 
@@ -128,16 +132,17 @@ impl AgentStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
-        record(
+        let wanted = record(
             &mut *tx,
             tenant,
             "agent.deleted",
             &agent_from_row(&row)?.item,
             None,
         )
-        .await?;
+        .await?
+        .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(true)
     }
 }

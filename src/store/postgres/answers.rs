@@ -60,9 +60,9 @@ impl AnswerStore for PostgresStore {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        insert_message(&mut tx, tenant, user_message).await?;
+        let wanted = insert_message(&mut tx, tenant, user_message).await?;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(true)
     }
 
@@ -96,8 +96,9 @@ impl AnswerStore for PostgresStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         if let Some(message) = message {
-            insert_message(&mut tx, tenant, message).await?;
+            wanted = insert_message(&mut tx, tenant, message).await?;
         }
         if let Some(event) = last_event {
             insert_event(&mut *tx, id, event).await?;
@@ -113,9 +114,7 @@ impl AnswerStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        if message.is_some() {
-            self.signal_events();
-        }
+        self.signal_events(wanted);
         Ok(())
     }
 

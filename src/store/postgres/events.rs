@@ -18,16 +18,26 @@ use crate::ids::{IdKind, new_id};
 use crate::store::{EventStore, Keyed, PageRequest};
 use crate::webhooks::Event;
 
+/// An event [`record`] stored.
+pub(super) struct Recorded {
+    pub event: Event,
+    /// Whether an endpoint may want it: then signal the local dispatchers
+    /// after the commit (an event none can want is stored as dispatched,
+    /// and the `events` trigger tells other nodes only of wanted ones).
+    pub wanted: bool,
+}
+
 /// Records an event of `kind` about `object` (serialized as the API shows
 /// it), optionally addressed to one endpoint. Call inside the change's
-/// transaction, and signal local dispatchers after the commit.
+/// transaction, and signal local dispatchers after the commit if it is
+/// wanted.
 pub(super) async fn record<'e, E: sqlx::PgExecutor<'e>, T: Serialize>(
     executor: E,
     tenant: &Tenant,
     kind: &str,
     object: &T,
     endpoint_id: Option<&str>,
-) -> Result<Event> {
+) -> Result<Recorded> {
     let (org_id, mode) = tenant_args(tenant);
     let event = Event {
         id: new_id(IdKind::Event),
@@ -38,10 +48,11 @@ pub(super) async fn record<'e, E: sqlx::PgExecutor<'e>, T: Serialize>(
     // An event no endpoint can want (not targeted, and the tenant has no
     // enabled endpoint) is stored as dispatched: the dispatcher has nothing
     // to write for it.
-    sqlx::query(
+    let dispatched: bool = sqlx::query_scalar(
         "INSERT INTO events (id, org_id, mode, type, data, endpoint_id, created_at, dispatched)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $6::text IS NULL AND NOT EXISTS (
-             SELECT 1 FROM webhook_endpoints WHERE org_id = $2 AND mode = $3 AND enabled AND NOT deleted))",
+             SELECT 1 FROM webhook_endpoints WHERE org_id = $2 AND mode = $3 AND enabled AND NOT deleted))
+         RETURNING dispatched",
     )
     .bind(&event.id)
     .bind(org_id)
@@ -50,9 +61,12 @@ pub(super) async fn record<'e, E: sqlx::PgExecutor<'e>, T: Serialize>(
     .bind(event.data.to_string())
     .bind(endpoint_id)
     .bind(event.created_at)
-    .execute(executor)
+    .fetch_one(executor)
     .await?;
-    Ok(event)
+    Ok(Recorded {
+        event,
+        wanted: !dispatched,
+    })
 }
 
 pub(super) fn event_from_row(row: &PgRow) -> Result<Keyed<Event>> {

@@ -17,9 +17,9 @@ use crate::store::{Keyed, MessageStore, PageRequest, UsageRow};
 impl MessageStore for PostgresStore {
     async fn insert_message(&self, tenant: &Tenant, message: &Message) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        insert_message(&mut tx, tenant, message).await?;
+        let wanted = insert_message(&mut tx, tenant, message).await?;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -124,7 +124,7 @@ pub(super) async fn insert_message(
     tx: &mut sqlx::PgConnection,
     tenant: &Tenant,
     message: &Message,
-) -> Result<()> {
+) -> Result<bool> {
     let (org_id, mode) = tenant_args(tenant);
     sqlx::query(
         "INSERT INTO messages (id, org_id, mode, agent_id, conversation_id, role, content, tool_calls, tool_call_id,
@@ -152,8 +152,8 @@ pub(super) async fn insert_message(
     .bind(message.created_at)
     .execute(&mut *tx)
     .await?;
-    record(&mut *tx, tenant, "message.created", message, None).await?;
-    Ok(())
+    let recorded = record(&mut *tx, tenant, "message.created", message, None).await?;
+    Ok(recorded.wanted)
 }
 
 fn message_from_row(row: &PgRow) -> Result<Keyed<Message>> {

@@ -128,10 +128,13 @@ impl PostgresStore {
         })
     }
 
-    /// Wakes this process's dispatchers: events were committed. (Other
-    /// nodes hear of it through the `events` trigger's NOTIFY.)
-    fn signal_events(&self) {
-        self.events_signal.notify_one();
+    /// Wakes this process's dispatchers when committed events (or
+    /// deliveries) are `wanted`: an endpoint may want them. (Other nodes
+    /// hear of it through the `events` trigger's NOTIFY.)
+    fn signal_events(&self, wanted: bool) {
+        if wanted {
+            self.events_signal.notify_one();
+        }
     }
 }
 

@@ -29,6 +29,7 @@ impl RunStore for PostgresStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         sqlx::query(
             "INSERT INTO runs (id, org_id, mode, workflow_id, version, parent_run_id, status, input, lease_owner, lease_until,
                                claims, created_at, started_at)
@@ -50,12 +51,14 @@ impl RunStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         if lease.is_some() {
-            record(&mut *tx, tenant, "workflow.run.started", run, None).await?;
+            wanted = record(&mut *tx, tenant, "workflow.run.started", run, None)
+                .await?
+                .wanted;
         } else {
             notify(&mut *tx, RUNS_CHANNEL, &self.schema).await?;
         }
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         if lease.is_none() {
             self.runs_signal.notify_one();
         }
@@ -108,6 +111,7 @@ impl RunStore for PostgresStore {
     ) -> Result<Vec<ClaimedRun>> {
         let now = clock::now_ms();
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         // Rows another node is claiming right now are skipped, not waited
         // for; the row lock also re-checks the status, so a run cancelled
         // or claimed meanwhile is not taken.
@@ -141,7 +145,9 @@ impl RunStore for PostgresStore {
         let mut claimed = Vec::with_capacity(keyed.len());
         for (run, tenant, first) in keyed {
             if first {
-                record(&mut *tx, &tenant, "workflow.run.started", &run.item, None).await?;
+                wanted |= record(&mut *tx, &tenant, "workflow.run.started", &run.item, None)
+                    .await?
+                    .wanted;
             }
             claimed.push(ClaimedRun {
                 tenant,
@@ -149,9 +155,7 @@ impl RunStore for PostgresStore {
             });
         }
         tx.commit().await?;
-        if !claimed.is_empty() {
-            self.signal_events();
-        }
+        self.signal_events(wanted);
         Ok(claimed)
     }
 
@@ -190,6 +194,7 @@ impl RunStore for PostgresStore {
     ) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let mut tx = self.pool.begin().await?;
+        let mut wanted = false;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE runs SET status = $1, output = $2, error = $3, finished_at = $4, lease_until = NULL
              WHERE id = $5 AND org_id = $6 AND mode = $7 AND lease_owner = $8 AND status = 'running'
@@ -217,17 +222,18 @@ impl RunStore for PostgresStore {
             .await?;
             let mut run = run_from_row(&row)?.item;
             run.steps = steps_in(&mut tx, id).await?;
-            record(
+            wanted = record(
                 &mut *tx,
                 tenant,
                 &format!("workflow.run.{}", status.as_str()),
                 &run,
                 None,
             )
-            .await?;
+            .await?
+            .wanted;
         }
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -246,15 +252,17 @@ impl RunStore for PostgresStore {
         .bind(mode)
         .fetch_optional(&mut *tx)
         .await?;
+        let mut wanted = false;
         if let Some(row) = &cancelled {
-            record(
+            wanted = record(
                 &mut *tx,
                 tenant,
                 "workflow.run.cancelled",
                 &run_from_row(row)?.item,
                 None,
             )
-            .await?;
+            .await?
+            .wanted;
         }
         let row = sqlx::query(
             "UPDATE runs SET cancel_requested = TRUE WHERE id = $1 AND org_id = $2 AND mode = $3 RETURNING status",
@@ -265,9 +273,7 @@ impl RunStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        if cancelled.is_some() {
-            self.signal_events();
-        }
+        self.signal_events(wanted);
         row.map(|row| status_from(&row.try_get::<String, _>("status")?))
             .transpose()
     }

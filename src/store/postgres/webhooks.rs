@@ -238,9 +238,7 @@ impl WebhookStore for PostgresStore {
             notify_events(&mut *tx, &self.schema).await?;
         }
         tx.commit().await?;
-        if created > 0 {
-            self.signal_events();
-        }
+        self.signal_events(created > 0);
         Ok(events.len() as u32)
     }
 
@@ -384,14 +382,13 @@ impl WebhookStore for PostgresStore {
             .await?;
             if let Some(row) = row {
                 let endpoint = endpoint_from_row(&row)?.item.endpoint;
-                record(&mut *tx, tenant, "webhook.disabled", &endpoint, None).await?;
-                disabled = true;
+                disabled = record(&mut *tx, tenant, "webhook.disabled", &endpoint, None)
+                    .await?
+                    .wanted;
             }
         }
         tx.commit().await?;
-        if disabled {
-            self.signal_events();
-        }
+        self.signal_events(disabled);
         Ok(())
     }
 
@@ -452,7 +449,7 @@ impl WebhookStore for PostgresStore {
             notify_events(&mut *tx, &self.schema).await?;
         }
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(row.is_some());
         row.map(|row| delivery_from_row(&row)).transpose()
     }
 
@@ -463,8 +460,10 @@ impl WebhookStore for PostgresStore {
         kind: &str,
         data: &Value,
     ) -> Result<Event> {
-        let event = record(&self.pool, tenant, kind, data, Some(endpoint_id)).await?;
-        self.signal_events();
+        let event = record(&self.pool, tenant, kind, data, Some(endpoint_id))
+            .await?
+            .event;
+        self.signal_events(true);
         Ok(event)
     }
 }

@@ -43,9 +43,11 @@ impl WorkflowStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         insert_version(&mut tx, &workflow.id, workflow.version, &definition).await?;
-        record(&mut *tx, tenant, "workflow.created", workflow, None).await?;
+        let wanted = record(&mut *tx, tenant, "workflow.created", workflow, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(())
     }
 
@@ -124,9 +126,11 @@ impl WorkflowStore for PostgresStore {
         if workflow.version != old_version {
             insert_version(&mut tx, id, workflow.version, &definition).await?;
         }
-        record(&mut *tx, tenant, "workflow.updated", &workflow, None).await?;
+        let wanted = record(&mut *tx, tenant, "workflow.updated", &workflow, None)
+            .await?
+            .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(Some(workflow))
     }
 
@@ -145,16 +149,17 @@ impl WorkflowStore for PostgresStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { return Ok(false) };
-        record(
+        let wanted = record(
             &mut *tx,
             tenant,
             "workflow.deleted",
             &workflow_from_row(&row)?.item,
             None,
         )
-        .await?;
+        .await?
+        .wanted;
         tx.commit().await?;
-        self.signal_events();
+        self.signal_events(wanted);
         Ok(true)
     }
 
