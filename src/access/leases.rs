@@ -5,7 +5,9 @@
 //! (`crate::access::limiter`). Shared counters include every leased
 //! request, so accepted ≤ limit holds across processes: a process only
 //! accepts what it leased. Leases are dropped (and their unused requests
-//! handed back) when the plan's limits change or a window turns over.
+//! handed back) when the plan's limits change or a window turns over. A
+//! process killed without stopping loses what it leased and had not used
+//! until the window ends: the limit then errs on the side of refusing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
