@@ -21,6 +21,7 @@ use crate::conversations::Conversations;
 use crate::conversations::engine::Engine;
 use crate::conversations::tools::ToolRunner;
 use crate::ids::{IdKind, new_id};
+use crate::metadata::Metadata;
 use crate::models::Models;
 use crate::net::url_guard::UrlGuard;
 use crate::store::{self, ApiKeyRecord, Store};
@@ -198,6 +199,7 @@ pub fn new_key(tenant: &Tenant, name: Option<String>) -> CreatedKey {
             expires_at: None,
             revoked_at: None,
             client_id: None,
+            metadata: Metadata::new(),
         },
     }
 }

@@ -10,6 +10,7 @@ use super::{Caller, Mode, checked_scopes, keys};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{IdKind, new_id};
+use crate::metadata::{self, Metadata};
 use crate::store::{ApiKeyRecord, Keyed, PageRequest, Store};
 
 /// Longest key name, in characters.
@@ -40,6 +41,8 @@ pub struct ApiKey {
     #[serde(serialize_with = "clock::serialize_optional_ms")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<i64>,
+    #[schema(value_type = crate::metadata::MetadataSchema)]
+    pub metadata: Metadata,
 }
 
 impl From<ApiKeyRecord> for ApiKey {
@@ -54,6 +57,7 @@ impl From<ApiKeyRecord> for ApiKey {
             created_at: record.created_at,
             expires_at: record.expires_at,
             revoked_at: record.revoked_at,
+            metadata: record.metadata,
         }
     }
 }
@@ -68,13 +72,15 @@ pub struct CreateApiKey {
     pub scopes: Option<Vec<String>>,
     /// RFC 3339 time after which the key stops working; in the future.
     pub expires_at: Option<String>,
+    #[schema(value_type = Option<crate::metadata::MetadataSchema>)]
+    pub metadata: Option<Metadata>,
 }
 
 /// Creates a restricted key for the caller's organization and mode; the
 /// answer holds its secret, once.
 ///
 /// Errors: `403` for a restricted caller; `400` naming `scopes`,
-/// `scopes[i]`, `name` or `expires_at`.
+/// `scopes[i]`, `name`, `expires_at` or `metadata…`.
 pub async fn create(store: &dyn Store, caller: &Caller, input: CreateApiKey) -> Result<ApiKey> {
     caller.require_secret_key("manage API keys")?;
     let checked = checked_scopes(input.scopes)?;
@@ -102,6 +108,7 @@ pub async fn create(store: &dyn Store, caller: &Caller, input: CreateApiKey) -> 
                 })
         })
         .transpose()?;
+    let metadata = metadata::validate(input.metadata.unwrap_or_default())?;
     let made = keys::generate(keys::SecretKind::RestrictedKey, caller.tenant.mode);
     let record = ApiKeyRecord {
         id: new_id(IdKind::ApiKey),
@@ -115,6 +122,7 @@ pub async fn create(store: &dyn Store, caller: &Caller, input: CreateApiKey) -> 
         expires_at,
         revoked_at: None,
         client_id: None,
+        metadata,
     };
     store.insert_api_key(&record).await?;
     Ok(ApiKey {

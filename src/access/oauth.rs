@@ -15,6 +15,7 @@ use super::{Caller, Mode, checked_scopes};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{IdKind, new_id};
+use crate::metadata::{self, Metadata};
 use crate::store::{ApiKeyRecord, Keyed, OAuthClientRecord, PageRequest, Store};
 
 /// Longest client name, in characters.
@@ -40,6 +41,8 @@ pub struct OAuthClient {
     #[serde(serialize_with = "clock::serialize_ms")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: i64,
+    #[schema(value_type = crate::metadata::MetadataSchema)]
+    pub metadata: Metadata,
 }
 
 impl From<OAuthClientRecord> for OAuthClient {
@@ -52,6 +55,7 @@ impl From<OAuthClientRecord> for OAuthClient {
             scopes: record.scopes,
             client_secret: None,
             created_at: record.created_at,
+            metadata: record.metadata,
         }
     }
 }
@@ -66,13 +70,15 @@ pub struct CreateOAuthClient {
     /// One or more of the contract's scopes.
     #[schema(required = true, value_type = Vec<String>)]
     pub scopes: Option<Vec<String>>,
+    #[schema(value_type = Option<crate::metadata::MetadataSchema>)]
+    pub metadata: Option<Metadata>,
 }
 
 /// Creates a client in the caller's organization and mode; the answer
 /// holds its `client_secret`, once.
 ///
-/// Errors: `403` for restricted credentials; `400` naming `name`, `scopes`
-/// or `scopes[i]`.
+/// Errors: `403` for restricted credentials; `400` naming `name`,
+/// `scopes`, `scopes[i]` or `metadata…`.
 pub async fn create(
     store: &dyn Store,
     caller: &Caller,
@@ -92,6 +98,7 @@ pub async fn create(
         ));
     }
     let scopes = checked_scopes(input.scopes)?;
+    let metadata = metadata::validate(input.metadata.unwrap_or_default())?;
     let secret = keys::generate(SecretKind::ClientSecret, caller.tenant.mode);
     let record = OAuthClientRecord {
         id: new_id(IdKind::OAuthClient),
@@ -101,6 +108,7 @@ pub async fn create(
         secret_hash: secret.hash.to_vec(),
         scopes,
         created_at: clock::now_ms(),
+        metadata,
     };
     store.insert_oauth_client(&record).await?;
     Ok(OAuthClient {
@@ -286,6 +294,7 @@ pub async fn issue_token(
         expires_at: Some(now.saturating_add(ttl_ms)),
         revoked_at: None,
         client_id: Some(client.id),
+        metadata: Metadata::new(),
     };
     store.insert_api_key(&record).await?;
     Ok(TokenResponse {

@@ -17,6 +17,7 @@ use crate::access::{Mode, Tenant};
 use crate::agents::Agent;
 use crate::conversations::Message;
 use crate::error::{Error, Result};
+use crate::metadata::Metadata;
 use crate::webhooks::{Attempt, ClaimedDelivery, Delivery, Endpoint, EndpointRecord, Event};
 use crate::workflows::{Run, RunStatus, StepRun, Workflow};
 
@@ -144,6 +145,9 @@ pub struct ApiKeyRecord {
     /// For an OAuth access token: the `cli_…` client it was issued to.
     /// Tokens are not listed with the API keys.
     pub client_id: Option<String>,
+    /// Empty for keys not made through `POST /v1/api_keys` (secret keys,
+    /// OAuth access tokens).
+    pub metadata: Metadata,
 }
 
 /// Organizations, keys and server-wide settings.
@@ -229,6 +233,7 @@ pub struct OAuthClientRecord {
     /// The most a token of this client may carry.
     pub scopes: Vec<String>,
     pub created_at: i64,
+    pub metadata: Metadata,
 }
 
 /// OAuth 2.0 clients. Their access tokens are [`ApiKeyRecord`]s with a

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, send};
+use crate::helpers::{TestApp, assert_error, bad_metadata, send};
 
 const SCOPES: [&str; 8] = [
     "agents:read",
@@ -119,6 +119,58 @@ async fn bad_key_requests_are_named() {
     }
     let (status, body) = send(app.request(Method::DELETE, "/v1/api_keys/key_nope")).await;
     assert_error(status, &body, 404, "not_found", Some("id"));
+}
+
+#[tokio::test]
+async fn keys_carry_metadata() {
+    let app = app!();
+    let (status, created) =
+        send(app.request(Method::POST, "/v1/api_keys").json(
+            &json!({"scopes": ["agents:read"], "metadata": {"team": "billing", "env": "ci"}}),
+        ))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let labels = json!({"env": "ci", "team": "billing"});
+    assert_eq!(created["data"]["metadata"], labels);
+    let (_, plain) = send(
+        app.request(Method::POST, "/v1/api_keys")
+            .json(&json!({"scopes": ["agents:read"]})),
+    )
+    .await;
+    assert_eq!(plain["data"]["metadata"], json!({}));
+
+    // Newest first: the plain key, the labelled one, the bootstrap key.
+    let (_, list) = send(app.request(Method::GET, "/v1/api_keys")).await;
+    let listed: Vec<&Value> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| &k["metadata"])
+        .collect();
+    assert_eq!(listed, [&json!({}), &labels, &json!({})], "{list}");
+
+    let id = created["data"]["id"].as_str().unwrap();
+    let (_, revoked) = send(app.request(Method::DELETE, &format!("/v1/api_keys/{id}"))).await;
+    assert_eq!(revoked["data"]["metadata"], labels);
+}
+
+#[tokio::test]
+async fn bad_key_metadata_is_named_and_makes_no_key() {
+    let app = app!();
+    for (metadata, param) in bad_metadata() {
+        let (status, body) = send(
+            app.request(Method::POST, "/v1/api_keys")
+                .json(&json!({"scopes": ["agents:read"], "metadata": metadata})),
+        )
+        .await;
+        assert_error(status, &body, 400, "invalid_request", Some(&param));
+    }
+    let (_, list) = send(app.request(Method::GET, "/v1/api_keys")).await;
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        1,
+        "only the bootstrap key: {list}"
+    );
 }
 
 #[tokio::test]

@@ -442,6 +442,24 @@ pub fn assert_error(status: u16, body: &Value, want_status: u16, code: &str, par
     );
 }
 
+/// `metadata` values a create body must refuse (CONTRACT §2), each with the
+/// `param` its `400 invalid_request` names.
+pub fn bad_metadata() -> Vec<(Value, String)> {
+    let many: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let long_key = "k".repeat(41);
+    vec![
+        (Value::Object(many), "metadata".into()),
+        (
+            json!({long_key.clone(): "v"}),
+            format!("metadata.{long_key}"),
+        ),
+        (json!({"a": "v".repeat(501)}), "metadata.a".into()),
+        (json!({"a": 1}), "metadata.a".into()),
+        (json!("x"), "metadata".into()),
+    ]
+}
+
 /// One Server-Sent Event as a client sees it.
 #[derive(Debug, Clone)]
 pub struct SseEvent {

@@ -8,7 +8,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, send};
+use crate::helpers::{TestApp, assert_error, bad_metadata, send};
 
 /// Creates a client with `scopes`; returns (client_id, client_secret).
 async fn client(app: &TestApp, scopes: &[&str]) -> (String, String) {
@@ -366,6 +366,40 @@ async fn clients_are_managed_with_secret_keys_only_and_never_show_secrets_again(
     )
     .await;
     assert_error(status, &body, 403, "permission_denied", None);
+}
+
+#[tokio::test]
+async fn clients_carry_metadata() {
+    let app = app!();
+    let labels = json!({"env": "ci", "team": "billing"});
+    let (status, created) = send(
+        app.request(Method::POST, "/v1/oauth/clients")
+            .json(&json!({"name": "labelled", "scopes": ["agents:read"], "metadata": labels})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["metadata"], labels);
+    let (plain, _) = client(&app, &["agents:read"]).await;
+    let (_, listed) = send(app.request(Method::GET, "/v1/oauth/clients")).await;
+    assert_eq!(listed["data"][0]["id"], plain.as_str(), "newest first");
+    assert_eq!(listed["data"][0]["metadata"], json!({}));
+    assert_eq!(listed["data"][1]["id"], created["data"]["id"]);
+    assert_eq!(listed["data"][1]["metadata"], labels);
+}
+
+#[tokio::test]
+async fn bad_client_metadata_is_named_and_makes_no_client() {
+    let app = app!();
+    for (metadata, param) in bad_metadata() {
+        let (status, body) = send(
+            app.request(Method::POST, "/v1/oauth/clients")
+                .json(&json!({"name": "x", "scopes": ["agents:read"], "metadata": metadata})),
+        )
+        .await;
+        assert_error(status, &body, 400, "invalid_request", Some(&param));
+    }
+    let (_, listed) = send(app.request(Method::GET, "/v1/oauth/clients")).await;
+    assert_eq!(listed["data"], json!([]));
 }
 
 #[tokio::test]

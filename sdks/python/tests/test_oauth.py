@@ -141,9 +141,13 @@ def oauth_server(server: Server) -> Iterator[Server]:
 
 
 def test_live_oauth_client_credentials(oauth_server: Server, client: Faos) -> None:
-    created = client.oauth.clients.create(name="sdk test", scopes=["agents:read", "agents:write"])
+    created = client.oauth.clients.create(
+        name="sdk test", scopes=["agents:read", "agents:write"], metadata={"team": "ci"}
+    )
     assert created.client_id and created.client_secret and created.object == "oauth_client"
-    assert created.id in {c.id for c in client.oauth.clients.list(limit=100)}
+    assert created.metadata == {"team": "ci"}
+    listed = {c.id: c for c in client.oauth.clients.list(limit=100)}
+    assert listed[created.id].metadata == {"team": "ci"}
     token = client.oauth.token(client_id=created.client_id, client_secret=created.client_secret)
     assert token.access_token and token.token_type.lower() == "bearer"
     assert token.expires_in and token.expires_in > 0

@@ -194,11 +194,13 @@ def test_events(client: Faos) -> None:
 
 
 def test_api_keys(client: Faos, server: Server) -> None:
-    key = client.api_keys.create(name="reader", scopes=["agents:read"])
+    key = client.api_keys.create(name="reader", scopes=["agents:read"], metadata={"team": "support"})
     assert key.id.startswith("key_") and key.secret and key.secret.startswith("rk_test_")
     assert key.scopes == ["agents:read"] and key.mode == "test"
+    assert key.metadata == {"team": "support"}
     listed = {k.id: k for k in client.api_keys.list(limit=100)}
     assert key.id in listed and listed[key.id].secret is None
+    assert listed[key.id].metadata == {"team": "support"}
 
     with Faos(api_key=key.secret, base_url=server.base_url) as restricted:
         restricted.agents.list(limit=1)

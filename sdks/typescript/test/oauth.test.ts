@@ -50,6 +50,7 @@ describe("OAuth client credentials (live server)", { skip: skip !== false }, () 
     const mine = listed.find((c) => c.id === oauthClient.id);
     assert.ok(mine);
     assert.equal(mine.client_secret ?? undefined, undefined, "the secret is shown once");
+    assert.deepEqual(mine.metadata, {}, "no metadata given: an empty object");
 
     const temp = await admin.oauth.clients.create({ name: "temporary", scopes: ["agents:read"] });
     const client = new Faos({

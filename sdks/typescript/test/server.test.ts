@@ -25,6 +25,7 @@ import {
   verifyWebhook,
   webhooks as webhookHelpers,
   type Agent,
+  type ApiKey,
   type Event,
   type Fetch,
   type MessageStreamEvent,
@@ -301,8 +302,9 @@ describe("errors", () => {
 
 describe("api keys and scopes", () => {
   test("restricted keys: create, use, 403 outside their scopes, list, revoke", async () => {
-    const key = await client.apiKeys.create({ name: "reader", scopes: ["agents:read"] });
+    const key = await client.apiKeys.create({ name: "reader", scopes: ["agents:read"], metadata: { team: "support" } });
     assert.equal(key.object, "api_key");
+    assert.deepEqual(key.metadata, { team: "support" });
     assert.match(key.secret ?? "", /^rk_live_/);
     const reader = new Faos({ apiKey: key.secret ?? "", baseURL: server.baseURL });
     await reader.agents.list({ limit: 1 });
@@ -312,9 +314,9 @@ describe("api keys and scopes", () => {
       assert.match(err.message, /agents:write/);
       return true;
     });
-    const listed: string[] = [];
-    for await (const k of client.apiKeys.list()) listed.push(k.id);
-    assert.ok(listed.includes(key.id));
+    const listed: ApiKey[] = [];
+    for await (const k of client.apiKeys.list()) listed.push(k);
+    assert.deepEqual(listed.find((k) => k.id === key.id)?.metadata, { team: "support" });
     const revoked = await client.apiKeys.revoke(key.id);
     assert.equal(revoked.id, key.id);
     assert.ok(revoked.revoked_at);

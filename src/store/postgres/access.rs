@@ -13,7 +13,7 @@ use crate::store::{AccessStore, ApiKeyRecord, Keyed, Organization, PageRequest};
 
 const CURSOR_SECRET: &str = "cursor_secret";
 
-const KEY_COLUMNS: &str = "position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id";
+const KEY_COLUMNS: &str = "position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id, metadata";
 
 #[async_trait]
 impl AccessStore for PostgresStore {
@@ -180,8 +180,8 @@ impl AccessStore for PostgresStore {
 async fn insert_key<'e, E: sqlx::PgExecutor<'e>>(executor: E, key: &ApiKeyRecord) -> Result<()> {
     let scopes = key.scopes.as_ref().map(serde_json::to_string).transpose()?;
     sqlx::query(
-        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&key.id)
     .bind(&key.org_id)
@@ -194,6 +194,7 @@ async fn insert_key<'e, E: sqlx::PgExecutor<'e>>(executor: E, key: &ApiKeyRecord
     .bind(key.expires_at)
     .bind(key.revoked_at)
     .bind(&key.client_id)
+    .bind(serde_json::to_string(&key.metadata)?)
     .execute(executor)
     .await?;
     Ok(())
@@ -201,6 +202,7 @@ async fn insert_key<'e, E: sqlx::PgExecutor<'e>>(executor: E, key: &ApiKeyRecord
 
 fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
     let scopes: Option<String> = row.try_get("scopes")?;
+    let metadata: String = row.try_get("metadata")?;
     Ok(ApiKeyRecord {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
@@ -213,5 +215,6 @@ fn key_from_row(row: &PgRow) -> Result<ApiKeyRecord> {
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
         client_id: row.try_get("client_id")?,
+        metadata: serde_json::from_str(&metadata)?,
     })
 }

@@ -11,14 +11,15 @@ use crate::error::Result;
 use crate::store::shared::tenant_args;
 use crate::store::{Keyed, OAuthClientRecord, OAuthStore, PageRequest};
 
-const CLIENT_COLUMNS: &str = "position, id, org_id, mode, name, secret_hash, scopes, created_at";
+const CLIENT_COLUMNS: &str =
+    "position, id, org_id, mode, name, secret_hash, scopes, created_at, metadata";
 
 #[async_trait]
 impl OAuthStore for PostgresStore {
     async fn insert_oauth_client(&self, record: &OAuthClientRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO oauth_clients (id, org_id, mode, name, secret_hash, scopes, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO oauth_clients (id, org_id, mode, name, secret_hash, scopes, created_at, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&record.id)
         .bind(&record.org_id)
@@ -27,6 +28,7 @@ impl OAuthStore for PostgresStore {
         .bind(&record.secret_hash)
         .bind(serde_json::to_string(&record.scopes)?)
         .bind(record.created_at)
+        .bind(serde_json::to_string(&record.metadata)?)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -105,6 +107,7 @@ impl OAuthStore for PostgresStore {
 
 fn client_from_row(row: &PgRow) -> Result<OAuthClientRecord> {
     let scopes: String = row.try_get("scopes")?;
+    let metadata: String = row.try_get("metadata")?;
     Ok(OAuthClientRecord {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
@@ -113,5 +116,6 @@ fn client_from_row(row: &PgRow) -> Result<OAuthClientRecord> {
         secret_hash: row.try_get("secret_hash")?,
         scopes: serde_json::from_str(&scopes)?,
         created_at: row.try_get("created_at")?,
+        metadata: serde_json::from_str(&metadata)?,
     })
 }

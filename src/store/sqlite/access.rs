@@ -114,7 +114,7 @@ impl AccessStore for SqliteStore {
 
     async fn find_api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>> {
         let row = sqlx::query(
-            "SELECT id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id
+            "SELECT id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id, metadata
              FROM api_keys WHERE secret_hash = ?",
         )
         .bind(hash)
@@ -165,7 +165,7 @@ impl AccessStore for SqliteStore {
     }
 }
 
-const KEY_COLUMNS: &str = "rowid AS position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id";
+const KEY_COLUMNS: &str = "rowid AS position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id, metadata";
 
 async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     executor: E,
@@ -173,8 +173,8 @@ async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
 ) -> Result<()> {
     let scopes = key.scopes.as_ref().map(serde_json::to_string).transpose()?;
     sqlx::query(
-        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_keys (id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&key.id)
     .bind(&key.org_id)
@@ -187,6 +187,7 @@ async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     .bind(key.expires_at)
     .bind(key.revoked_at)
     .bind(&key.client_id)
+    .bind(serde_json::to_string(&key.metadata)?)
     .execute(executor)
     .await?;
     Ok(())
@@ -194,6 +195,7 @@ async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
 
 fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
     let scopes: Option<String> = row.try_get("scopes")?;
+    let metadata: String = row.try_get("metadata")?;
     Ok(ApiKeyRecord {
         id: row.try_get("id")?,
         org_id: row.try_get("org_id")?,
@@ -206,5 +208,6 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord> {
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
         client_id: row.try_get("client_id")?,
+        metadata: serde_json::from_str(&metadata)?,
     })
 }

@@ -420,6 +420,7 @@ class ApiKey(FaosModel):
     secret: Optional[str] = None
     expires_at: Optional[str] = None
     revoked_at: Optional[str] = None
+    metadata: Dict[str, str] = field(default_factory=dict)
     object: str = "api_key"
 
 
@@ -434,6 +435,7 @@ class OAuthClient(FaosModel):
     scopes: Optional[List[str]] = None
     client_secret: Optional[str] = None
     created_at: Optional[str] = None
+    metadata: Dict[str, str] = field(default_factory=dict)
     object: str = "oauth_client"
 
     @property

@@ -608,11 +608,12 @@ class ApiKeys(_Resource):
         scopes: Sequence[str],
         name: Union[str, NotGiven] = NOT_GIVEN,
         expires_at: Union[str, NotGiven] = NOT_GIVEN,
+        metadata: Union[Mapping[str, str], NotGiven] = NOT_GIVEN,
         idempotency_key: Optional[str] = None,
         timeout: Timeout = NOT_GIVEN,
     ) -> ApiKey:
         """A restricted key with ``scopes``; its ``secret`` is in the answer, once."""
-        params = dict(name=name, scopes=scopes, expires_at=expires_at)
+        params = dict(name=name, scopes=scopes, expires_at=expires_at, metadata=metadata)
         return self._client._request(api.api_keys_create(params, options(idempotency_key, timeout)))
 
     def list(
@@ -637,11 +638,12 @@ class OAuthClients(_Resource):
         *,
         name: str,
         scopes: Sequence[str],
+        metadata: Union[Mapping[str, str], NotGiven] = NOT_GIVEN,
         idempotency_key: Optional[str] = None,
         timeout: Timeout = NOT_GIVEN,
     ) -> OAuthClient:
         """A client; its ``client_secret`` is in the answer, once."""
-        params = dict(name=name, scopes=scopes)
+        params = dict(name=name, scopes=scopes, metadata=metadata)
         return self._client._request(api.oauth_clients_create(params, options(idempotency_key, timeout)))
 
     def list(

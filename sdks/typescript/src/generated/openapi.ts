@@ -698,6 +698,7 @@ export interface components {
             expires_at?: string | null;
             /** Format: date-time */
             revoked_at?: string | null;
+            metadata: components["schemas"]["Metadata"];
             /** @enum {string} */
             object: "api_key";
         };
@@ -739,6 +740,7 @@ export interface components {
             scopes: string[];
             /** @description RFC 3339 time after which the key stops working; in the future. */
             expires_at?: string | null;
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** @description Body of `POST /v1/webhooks`. */
         CreateEndpoint: {
@@ -757,6 +759,7 @@ export interface components {
             name: string;
             /** @description One or more of the contract's scopes. */
             scopes: string[];
+            metadata?: components["schemas"]["Metadata"] | null;
         };
         /** @description Body of `POST /v1/workflows`. */
         CreateWorkflow: {
@@ -929,6 +932,7 @@ export interface components {
                 expires_at?: string | null;
                 /** Format: date-time */
                 revoked_at?: string | null;
+                metadata: components["schemas"]["Metadata"];
             };
             meta: components["schemas"]["Meta"];
         };
@@ -1082,6 +1086,7 @@ export interface components {
                 client_secret?: string | null;
                 /** Format: date-time */
                 created_at: string;
+                metadata: components["schemas"]["Metadata"];
             };
             meta: components["schemas"]["Meta"];
         };
@@ -1227,6 +1232,7 @@ export interface components {
                 expires_at?: string | null;
                 /** Format: date-time */
                 revoked_at?: string | null;
+                metadata: components["schemas"]["Metadata"];
             }[];
             meta: components["schemas"]["ListMeta"];
         };
@@ -1366,6 +1372,7 @@ export interface components {
                 client_secret?: string | null;
                 /** Format: date-time */
                 created_at: string;
+                metadata: components["schemas"]["Metadata"];
             }[];
             meta: components["schemas"]["ListMeta"];
         };
@@ -1540,6 +1547,7 @@ export interface components {
             client_secret?: string | null;
             /** Format: date-time */
             created_at: string;
+            metadata: components["schemas"]["Metadata"];
             /** @enum {string} */
             object: "oauth_client";
         };
