@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::rate_limits::{Counter, Decision, GiveBack, Grant, Limits, WindowKind, Windows, decide};
+use super::rate_limits::{Counter, Decision, GiveBack, Grant, Limits, WindowKind, Windows};
 use super::{Mode, Tenant};
 
 /// Every lease of this process, by (organization, mode). Entries are kept
@@ -76,15 +76,17 @@ impl TenantLease {
     /// unused request of both current windows under `limits`.
     pub fn take(&self, limits: Limits, windows: &Windows, now_ms: i64) -> Option<Decision> {
         let mut lease = self.state.lock().expect("lease");
+        // A lease of a later window than `now_ms`'s (taken by a request
+        // that came after this one read the time) counts it there.
         let current = lease.limits == Some(limits)
-            && lease.minute.window_start == windows.start(WindowKind::Minute, now_ms)
-            && lease.day.window_start == windows.start(WindowKind::Day, now_ms);
+            && lease.minute.window_start >= windows.start(WindowKind::Minute, now_ms)
+            && lease.day.window_start >= windows.start(WindowKind::Day, now_ms);
         if !current || lease.unused == 0 {
             return None;
         }
         lease.unused -= 1;
         lease.touched_ms = now_ms;
-        Some(lease.decision(windows, now_ms))
+        Some(lease.decision(windows))
     }
 
     /// Empties the lease: what to hand back to the shared counters.
@@ -121,18 +123,10 @@ impl TenantLease {
             touched_ms: now_ms,
         };
         if grant.granted > 0 {
-            lease.decision(windows, now_ms)
+            lease.decision(windows)
         } else {
-            // Refused: the counters as they stand give the headers.
-            let mut refused = decide(
-                grant.limits,
-                windows,
-                now_ms,
-                Some(grant.minute),
-                Some(grant.day),
-            );
-            refused.accepted = false;
-            refused
+            // Refused: the counters as the lease statement saw them.
+            Decision::of(grant.limits, windows, grant.minute, grant.day, false)
         }
     }
 }
@@ -140,18 +134,12 @@ impl TenantLease {
 impl Lease {
     /// The decision for a request just taken from the lease: the windows
     /// count every request made so far and none of those left unused.
-    fn decision(&self, windows: &Windows, now_ms: i64) -> Decision {
+    fn decision(&self, windows: &Windows) -> Decision {
         let limits = self.limits.expect("a held lease has limits");
-        let before = |counter: Counter| Counter {
-            used: counter.used - self.unused - 1,
+        let made = |counter: Counter| Counter {
+            used: counter.used - self.unused,
             ..counter
         };
-        decide(
-            limits,
-            windows,
-            now_ms,
-            Some(before(self.minute)),
-            Some(before(self.day)),
-        )
+        Decision::of(limits, windows, made(self.minute), made(self.day), true)
     }
 }

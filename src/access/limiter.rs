@@ -166,7 +166,13 @@ impl Limiter {
         let Counters::Redis { connection, script } = &self.counters else {
             return store
                 .lease_requests(tenant, windows, now_ms, give_back, want)
-                .await;
+                .await
+                .map_err(|err| match err {
+                    Error::Internal(err) => Error::Unavailable(format!(
+                        "cannot count the request against the rate limits: {err}"
+                    )),
+                    other => other,
+                });
         };
         let limits: Limits = store.organization_limits(&tenant.org_id).await?;
         let key = |kind: WindowKind, start: i64| {

@@ -142,6 +142,11 @@ pub struct Grant {
 /// hands `give_back` back, then grants `want` plus [`spare`] requests, as
 /// many as both windows have room for. Stores running it in a transaction
 /// save `minute` and `day` of the result when anything changed.
+///
+/// A counter never moves back to an older window: a lease asked for with a
+/// `now_ms` read just before another process moved the counter into the
+/// next window is counted in that next window (else both windows would
+/// start again from the counts of the other).
 pub fn grant(
     limits: Limits,
     windows: &Windows,
@@ -155,7 +160,8 @@ pub fn grant(
         (WindowKind::Day, stored[1], give_back.day_start),
     ]
     .map(|(kind, counter, given_in)| {
-        let start = windows.start(kind, now_ms);
+        let stored = counter.map_or(i64::MIN, |c| c.window_start);
+        let start = windows.start(kind, now_ms).max(stored);
         let used = counter
             .filter(|c| c.window_start == start)
             .map_or(0, |c| c.used);
@@ -249,6 +255,29 @@ pub fn decide(
 }
 
 impl Decision {
+    /// The decision whose windows are the counters' (`used`: requests
+    /// accepted in each, this one included if `accepted`).
+    pub fn of(
+        limits: Limits,
+        windows: &Windows,
+        minute: Counter,
+        day: Counter,
+        accepted: bool,
+    ) -> Self {
+        let state = |kind: WindowKind, limit: i64, counter: Counter| WindowState {
+            kind,
+            limit,
+            start_ms: counter.window_start,
+            used: counter.used,
+            reset_ms: counter.window_start + windows.length_ms(kind),
+        };
+        Decision {
+            accepted,
+            minute: state(WindowKind::Minute, limits.per_minute, minute),
+            day: state(WindowKind::Day, limits.per_day, day),
+        }
+    }
+
     /// The window nearest to running out (fewest requests left; on a tie,
     /// the one that resets first): the one the headers describe.
     pub fn nearest(&self) -> WindowState {
@@ -425,6 +454,28 @@ mod tests {
         };
         let returned = grant(STARTER, &windows, now, stored, last_minute, 0);
         assert_eq!((returned.minute.used, returned.day.used), (10, 96));
+    }
+
+    #[test]
+    fn a_counter_never_moves_back_to_an_older_window() {
+        let windows = Windows::default();
+        let now = 1_700_000_059_999;
+        let next = windows.start(WindowKind::Minute, now) + 60_000;
+        // Another process already counted 25 in the next minute.
+        let moved = Counter {
+            window_start: next,
+            used: 25,
+        };
+        let late = grant(
+            STARTER,
+            &windows,
+            now,
+            [Some(moved), None],
+            GiveBack::default(),
+            1,
+        );
+        assert_eq!(late.minute.window_start, next);
+        assert_eq!(late.minute.used, 25 + late.granted);
     }
 
     #[test]

@@ -377,3 +377,29 @@ async fn concurrent_requests_are_each_counted_once() {
             .all(|r| r.status() == 429 && header(r, "x-ratelimit-remaining") == 0)
     );
 }
+
+/// A lease asked for with a time read just before another process moved the
+/// counters into the next window is counted in that next window: a counter
+/// never goes back a window (else both windows would restart their counts).
+#[tokio::test]
+async fn a_late_lease_never_moves_a_counter_back_a_window() {
+    use faos::access::rate_limits::{GiveBack, Windows};
+    let app = app!();
+    let tenant = faos::access::Tenant {
+        org_id: app.org_id.clone(),
+        mode: faos::access::Mode::Live,
+    };
+    let windows = Windows::default();
+    let now = faos::clock::now_ms();
+    let lease = |at: i64| {
+        app.store
+            .lease_requests(&tenant, &windows, at, GiveBack::default(), 1)
+    };
+    let next = lease(now + 60_000).await.unwrap();
+    let late = lease(now).await.unwrap();
+    assert!(late.granted > 0);
+    assert_eq!(late.minute.window_start, next.minute.window_start);
+    assert_eq!(late.minute.used, next.minute.used + late.granted);
+    let after = lease(now + 60_000).await.unwrap();
+    assert_eq!(after.minute.used, late.minute.used + after.granted);
+}

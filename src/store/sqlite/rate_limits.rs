@@ -1,22 +1,22 @@
-//! SQLite rate-limit counters. A lease is one statement: a conditional
-//! UPSERT that reads the organization's plan and both counters, hands back
-//! a process's unused requests and grants new ones, as many as both
-//! windows have room for ([`grant`](crate::access::rate_limits::grant)
-//! is the same arithmetic in Rust). One statement is atomic across every
-//! process on the file, so the count is exact; reading the plan in it
-//! grants under the current limits. Within a process the statements take
-//! turns on one connection of their own, so they queue here instead of
-//! sleeping in SQLite's busy handler, and skip the pool. The plan read of
-//! every request is in `plans`.
+//! SQLite rate-limit counters. A lease is one transaction on a connection
+//! of the limiter's own: a conditional UPSERT that reads the
+//! organization's plan and both counters, hands back a process's unused
+//! requests and grants new ones, as many as both windows have room for
+//! ([`grant`] is the same arithmetic in Rust); when nothing fits, it reads
+//! what the UPSERT saw, for the headers. `BEGIN IMMEDIATE` makes it atomic
+//! across every process on the file, so the count is exact. Within a
+//! process leases take turns on the connection, so they queue here instead
+//! of sleeping in SQLite's busy handler, and skip the pool. The plan read
+//! of every request is in `plans`.
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 
 use super::{SqliteStore, tenant_args};
 use crate::access::Tenant;
 use crate::access::rate_limits::{
-    Counter, GiveBack, Grant, Limits, SPARE_CAP, SPARE_DIVISOR, WindowKind, Windows,
+    Counter, GiveBack, Grant, Limits, SPARE_CAP, SPARE_DIVISOR, WindowKind, Windows, grant,
 };
 use crate::error::Result;
 use crate::store::RateLimitStore;
@@ -25,24 +25,36 @@ use crate::store::RateLimitStore;
 /// (per minute, per day) from [`Limits::of`] (enterprise organizations
 /// carry their own, starter's where unset, as there), requests wanted,
 /// requests handed back and the minute and day starts they were leased
-/// in, [`SPARE_CAP`], [`SPARE_DIVISOR`]. Returns both rows, with the limits
-/// counted against and how many were granted; none when nothing changed.
+/// in, [`SPARE_CAP`], [`SPARE_DIVISOR`]. A counter already in a later
+/// window than the one bound stays there (see [`grant`]). Returns both
+/// rows, with their window, the limits counted against and how many were
+/// granted; none when nothing changed.
+///
+/// [`grant`]: crate::access::rate_limits::grant
 const LEASE: &str = r#"
 WITH lim AS (
     SELECT CASE o.plan WHEN 'growth' THEN ?7 WHEN 'enterprise' THEN COALESCE(o.per_minute, ?5) ELSE ?5 END AS per_minute,
            CASE o.plan WHEN 'growth' THEN ?8 WHEN 'enterprise' THEN COALESCE(o.per_day, ?6) ELSE ?6 END AS per_day
     FROM organizations o WHERE o.id = ?1
 ),
+st AS (
+    SELECT MAX(?3, COALESCE((SELECT window_start FROM rate_counters
+                             WHERE org_id = ?1 AND mode = ?2 AND "window" = 'minute'), ?3)) AS ms,
+           MAX(?4, COALESCE((SELECT window_start FROM rate_counters
+                             WHERE org_id = ?1 AND mode = ?2 AND "window" = 'day'), ?4)) AS ds
+),
 cur AS (
-    SELECT MAX(0, COALESCE((SELECT used FROM rate_counters
-                            WHERE org_id = ?1 AND mode = ?2 AND "window" = 'minute' AND window_start = ?3), 0)
-                  - CASE WHEN ?11 = ?3 THEN ?10 ELSE 0 END) AS m,
+    SELECT st.ms, st.ds,
            MAX(0, COALESCE((SELECT used FROM rate_counters
-                            WHERE org_id = ?1 AND mode = ?2 AND "window" = 'day' AND window_start = ?4), 0)
-                  - CASE WHEN ?12 = ?4 THEN ?10 ELSE 0 END) AS d
+                            WHERE org_id = ?1 AND mode = ?2 AND "window" = 'minute' AND window_start = st.ms), 0)
+                  - CASE WHEN ?11 = st.ms THEN ?10 ELSE 0 END) AS m,
+           MAX(0, COALESCE((SELECT used FROM rate_counters
+                            WHERE org_id = ?1 AND mode = ?2 AND "window" = 'day' AND window_start = st.ds), 0)
+                  - CASE WHEN ?12 = st.ds THEN ?10 ELSE 0 END) AS d
+    FROM st
 ),
 r AS (
-    SELECT lim.per_minute, lim.per_day, cur.m, cur.d,
+    SELECT lim.per_minute, lim.per_day, cur.*,
            MIN(lim.per_minute - cur.m, lim.per_day - cur.d) AS room
     FROM lim CROSS JOIN cur
 ),
@@ -52,16 +64,17 @@ g AS (
     FROM r
 )
 INSERT INTO rate_counters (org_id, mode, "window", window_start, used, allowed, added)
-SELECT ?1, ?2, w.kind, w.start,
+SELECT ?1, ?2, w.kind,
+       CASE w.kind WHEN 'minute' THEN g.ms ELSE g.ds END,
        CASE w.kind WHEN 'minute' THEN g.m + g.n ELSE g.d + g.n END,
        CASE w.kind WHEN 'minute' THEN g.per_minute ELSE g.per_day END,
        g.n
-FROM g CROSS JOIN (SELECT 'minute' AS kind, ?3 AS start UNION ALL SELECT 'day', ?4) AS w
+FROM g CROSS JOIN (SELECT 'minute' AS kind UNION ALL SELECT 'day') AS w
 WHERE g.n > 0 OR ?10 > 0
 ON CONFLICT (org_id, mode, "window")
 DO UPDATE SET window_start = excluded.window_start, used = excluded.used,
               allowed = excluded.allowed, added = excluded.added
-RETURNING "window" AS kind, used, allowed, added
+RETURNING "window" AS kind, window_start, used, allowed, added
 "#;
 
 /// The connection lease statements take turns on (opened on first use,
@@ -108,6 +121,8 @@ impl RateLimitStore for SqliteStore {
     }
 }
 
+/// One lease, in a transaction: the statement, and when it changed nothing
+/// (no room) the plan and counters it saw, for the headers.
 async fn lease(
     connection: &mut SqliteConnection,
     tenant: &Tenant,
@@ -121,6 +136,7 @@ async fn lease(
     let day_start = windows.start(WindowKind::Day, now_ms);
     let starter = Limits::of("starter", None, None);
     let growth = Limits::of("growth", None, None);
+    let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
     let rows = sqlx::query(LEASE)
         .bind(org_id)
         .bind(mode)
@@ -136,56 +152,62 @@ async fn lease(
         .bind(give_back.day_start)
         .bind(SPARE_CAP)
         .bind(SPARE_DIVISOR)
-        .fetch_all(&mut *connection)
+        .fetch_all(&mut *tx)
         .await?;
-    let mut grant = Grant {
-        limits: starter,
-        minute: Counter {
-            window_start: minute_start,
-            used: 0,
-        },
-        day: Counter {
-            window_start: day_start,
-            used: 0,
-        },
-        granted: 0,
-    };
-    if rows.is_empty() {
-        // Nothing fits: read the plan and the counters for the headers.
-        let row = sqlx::query(
-            r#"SELECT o.plan, o.per_minute, o.per_day,
-                      (SELECT used FROM rate_counters WHERE org_id = ?1 AND mode = ?2
-                          AND "window" = 'minute' AND window_start = ?3) AS m,
-                      (SELECT used FROM rate_counters WHERE org_id = ?1 AND mode = ?2
-                          AND "window" = 'day' AND window_start = ?4) AS d
-               FROM organizations o WHERE o.id = ?1"#,
-        )
-        .bind(org_id)
-        .bind(mode)
-        .bind(minute_start)
-        .bind(day_start)
-        .fetch_one(&mut *connection)
-        .await?;
-        grant.limits = Limits::of(
+    let grant = if rows.is_empty() {
+        let row = sqlx::query("SELECT plan, per_minute, per_day FROM organizations WHERE id = ?")
+            .bind(org_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let limits = Limits::of(
             row.try_get("plan")?,
             row.try_get("per_minute")?,
             row.try_get("per_day")?,
         );
-        grant.minute.used = row.try_get::<Option<i64>, _>("m")?.unwrap_or(0);
-        grant.day.used = row.try_get::<Option<i64>, _>("d")?.unwrap_or(0);
-        return Ok(grant);
-    }
-    for row in &rows {
-        grant.granted = row.try_get("added")?;
-        let used = row.try_get("used")?;
-        let allowed = row.try_get("allowed")?;
-        if row.try_get::<&str, _>("kind")? == "minute" {
-            grant.limits.per_minute = allowed;
-            grant.minute.used = used;
-        } else {
-            grant.limits.per_day = allowed;
-            grant.day.used = used;
+        let rows = sqlx::query(
+            r#"SELECT "window" AS kind, window_start, used FROM rate_counters WHERE org_id = ? AND mode = ?"#,
+        )
+        .bind(org_id)
+        .bind(mode)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut stored = [None, None];
+        for row in &rows {
+            let counter = Counter {
+                window_start: row.try_get("window_start")?,
+                used: row.try_get("used")?,
+            };
+            match row.try_get::<&str, _>("kind")? {
+                "minute" => stored[0] = Some(counter),
+                _ => stored[1] = Some(counter),
+            }
         }
-    }
+        // Nothing wanted and nothing handed back: reads the counters.
+        grant(limits, windows, now_ms, stored, GiveBack::default(), 0)
+    } else {
+        let mut grant = Grant {
+            limits: starter,
+            minute: Counter::default(),
+            day: Counter::default(),
+            granted: 0,
+        };
+        for row in &rows {
+            grant.granted = row.try_get("added")?;
+            let counter = Counter {
+                window_start: row.try_get("window_start")?,
+                used: row.try_get("used")?,
+            };
+            let allowed = row.try_get("allowed")?;
+            if row.try_get::<&str, _>("kind")? == "minute" {
+                grant.limits.per_minute = allowed;
+                grant.minute = counter;
+            } else {
+                grant.limits.per_day = allowed;
+                grant.day = counter;
+            }
+        }
+        grant
+    };
+    tx.commit().await?;
     Ok(grant)
 }
