@@ -228,6 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )?;
             check_addr(&config.addr)?;
+            check_database_url(&config)?;
             init_logging(&config)?;
             faos::app::serve(config).await
         }
@@ -298,13 +299,20 @@ fn check_addr(addr: &str) -> anyhow::Result<()> {
 }
 
 fn database_config(file: Option<PathBuf>, args: DatabaseArg) -> anyhow::Result<Config> {
-    Config::load(
+    let config = Config::load(
         file,
         Overrides {
             database_url: args.database,
             ..Overrides::default()
         },
-    )
+    )?;
+    check_database_url(&config)?;
+    Ok(config)
+}
+
+/// A database URL FAOS cannot use is a usage mistake (exit code 2).
+fn check_database_url(config: &Config) -> anyhow::Result<()> {
+    faos::store::check_url(&config.database_url).map_err(|err| usage(err.public_message()))
 }
 
 /// Structured logs on stderr: `FAOS_LOG` filter, `FAOS_LOG_FORMAT=json`.

@@ -137,8 +137,21 @@ async fn find_caller(parts: &Parts, state: &AppState) -> Result<Caller, Error> {
 }
 
 /// The secret from the `Authorization` header, else from `api_key`.
+///
+/// Errors: `400 invalid_request` (`param: api_key`) when both carry one:
+/// a client must use one method per request (RFC 6750 §2).
 fn presented_secret(parts: &Parts) -> Result<String, Error> {
+    let query = parts.uri.query().unwrap_or_default();
+    let in_query = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "api_key")
+        .map(|(_, value)| value.into_owned());
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        if in_query.is_some() {
+            return Err(Error::invalid(
+                "api_key",
+                "Send the API key once: in the Authorization header or in api_key, not both.",
+            ));
+        }
         let value = value.to_str().unwrap_or_default().trim();
         let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -148,10 +161,7 @@ fn presented_secret(parts: &Parts) -> Result<String, Error> {
         }
         return Ok(token.trim().to_string());
     }
-    let query = parts.uri.query().unwrap_or_default();
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "api_key")
-        .map(|(_, value)| value.into_owned())
+    in_query
         .filter(|value| !value.is_empty())
         .ok_or_else(|| {
             Error::Unauthenticated(

@@ -73,6 +73,7 @@ pub enum Migrations {
 /// Errors: an unknown scheme, an unreadable or uncreatable database, a
 /// failed migration, or (with [`Migrations::Require`]) a pending one.
 pub async fn open(database_url: &str, migrations: Migrations) -> Result<Arc<dyn Store>> {
+    check_url(database_url)?;
     if database_url.starts_with("sqlite:") {
         Ok(Arc::new(
             sqlite::SqliteStore::open(database_url, migrations).await?,
@@ -82,13 +83,35 @@ pub async fn open(database_url: &str, migrations: Migrations) -> Result<Arc<dyn 
             postgres::PostgresStore::open(database_url, migrations).await?,
         ))
     } else {
-        Err(Error::invalid(
-            "database",
-            format!(
-                "unsupported database URL '{database_url}': expected sqlite://PATH or postgres://…"
-            ),
-        ))
+        unreachable!("check_url accepts only SQLite and PostgreSQL URLs")
     }
+}
+
+/// Checks that `database_url` names a database FAOS can use, before
+/// anything is opened: `sqlite://PATH` (a file: every connection of an
+/// in-memory database would have its own) or `postgres://…`.
+///
+/// Errors: `400 invalid_request` (`param: database`) naming what is wrong.
+pub fn check_url(database_url: &str) -> Result<()> {
+    if let Some(rest) = database_url.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        if path.is_empty() || path.starts_with('?') || path.starts_with(":memory:") {
+            return Err(Error::invalid(
+                "database",
+                format!("the SQLite URL '{database_url}' names no file: use sqlite://PATH"),
+            ));
+        }
+        return Ok(());
+    }
+    if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "database",
+        format!(
+            "unsupported database URL '{database_url}': expected sqlite://PATH or postgres://…"
+        ),
+    ))
 }
 
 /// Sort direction of a list (CONTRACT §4).

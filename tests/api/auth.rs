@@ -56,6 +56,11 @@ async fn the_key_may_come_as_a_query_parameter() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["id"], id.as_str());
+    // One method per request (RFC 6750 §2): a header and a query key
+    // together are refused, whichever would be used.
+    let path = format!("/v1/agents/{id}?api_key={}", app.test_key);
+    let (status, body) = send(app.request(Method::GET, &path)).await;
+    assert_error(status, &body, 400, "invalid_request", Some("api_key"));
 }
 
 #[tokio::test]

@@ -366,16 +366,29 @@ async fn unusable_addresses_and_databases_exit_1_with_one_line() {
         Backend::Sqlite => "sqlite:///nonexistent-dir/sub/faos.db",
         Backend::Postgres => "postgres://postgres@127.0.0.1:1/faos",
     };
-    for database in [unusable, "mysql://localhost/x"] {
+    // A server that cannot be reached fails (1); a URL FAOS cannot use is
+    // a usage mistake (2).
+    for (database, expected) in [
+        (unusable, 1),
+        ("mysql://localhost/x", 2),
+        ("sqlite::memory:", 2),
+    ] {
         let (code, stderr) = fails(
             dir.path(),
             &["serve", "--addr", "127.0.0.1:0", "--database", database],
         )
         .await;
-        assert_eq!(code, 1, "{database}: {stderr}");
+        assert_eq!(code, expected, "{database}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{database}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
+    let (code, stderr) = fails(
+        dir.path(),
+        &["migrate", "--database", "mysql://localhost/x"],
+    )
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "failed starts leave no database behind and spend no keys"
@@ -416,7 +429,7 @@ async fn bad_settings_are_usage_errors_or_clear_failures() {
         (vec!["serve", "--addr", "127.0.0.1:99999"], 2),
         (
             vec!["serve", "--addr", "127.0.0.1:0", "--database", "sqlite://"],
-            1,
+            2,
         ),
         (
             vec![

@@ -47,14 +47,7 @@ impl SqliteStore {
     ///
     /// Errors: a path that cannot be opened or created; a failed migration.
     pub async fn open(url: &str, migrations: Migrations) -> Result<SqliteStore> {
-        let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-        // Every connection of an in-memory database would have its own.
-        if path.is_empty() || path.starts_with('?') || path.starts_with(":memory:") {
-            return Err(Error::invalid(
-                "database",
-                format!("the SQLite URL '{url}' names no file: use sqlite://PATH"),
-            ));
-        }
+        crate::store::check_url(url)?;
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|err| {
                 Error::invalid("database", format!("invalid SQLite URL '{url}': {err}"))
