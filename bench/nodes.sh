@@ -48,6 +48,12 @@
 #   BENCH_LIST_REQUESTS measured requests per list case (default 2000)
 #   BENCH_WARMUP        warm-up requests per list case (default 500)
 #   BENCH_BACKENDS      backends for c (default "sqlite postgres")
+#   BENCH_NODE_CPU      if set (e.g. 0.2): each node runs in a cgroup of its
+#                       own (v1 cpu controller, /sys/fs/cgroup/cpu) limited
+#                       to this many cores, as if it were a small machine of
+#                       its own; PostgreSQL and the load stay unlimited.
+#                       Shows whether nodes scale when they, not the shared
+#                       database, are the bottleneck. Needs root.
 #
 # Needs: curl, wrk, node, psql, sqlite3. Only talks to 127.0.0.1.
 set -euo pipefail
@@ -78,11 +84,14 @@ PG_PREFIX="${PG_ADMIN_URL%/*}"
 bench_init wrk node psql sqlite3 jq
 psql "$PG_ADMIN_URL" -Atqc 'SELECT 1' >/dev/null || { echo "bench: no PostgreSQL at $PG_ADMIN_URL" >&2; exit 1; }
 
+NODE_CPU="${BENCH_NODE_CPU:-}"
+CGROUP_ROOT=/sys/fs/cgroup/cpu
 NODE_PIDS=()
 RECV_PID=""
 DATABASES=()
 nodes_cleanup() {
   stop_nodes
+  if [[ -n "$NODE_CPU" ]]; then rmdir "$CGROUP_ROOT"/faos_bench_$$_node* 2>/dev/null || true; fi
   if [[ -n "$RECV_PID" ]]; then kill "$RECV_PID" 2>/dev/null || true; wait "$RECV_PID" 2>/dev/null || true; fi
   local db
   for db in "${DATABASES[@]}"; do
@@ -98,7 +107,7 @@ for k in 1 2; do
   fi
 done
 
-print_header "FAOS benchmarks: nodes on PostgreSQL ($(psql "$PG_ADMIN_URL" -Atqc 'SHOW server_version'), $PG_ADMIN_URL) and list latency at scale; sections: $SECTIONS"
+print_header "FAOS benchmarks: nodes on PostgreSQL ($(psql "$PG_ADMIN_URL" -Atqc 'SHOW server_version'), $PG_ADMIN_URL) and list latency at scale; sections: $SECTIONS${NODE_CPU:+; each node limited to $NODE_CPU cores (cgroup)}"
 
 # fresh_pg NAME: creates database faos_bench_<pid>_NAME, sets DB_URL.
 fresh_pg() {
@@ -117,7 +126,17 @@ drop_pg() {
 start_node() {
   local k="$1" url="$2" port=$(( PORT + $1 - 1 )) dir="$TMP/node$1-$(date +%s%N)"
   mkdir -p "$dir"
-  FAOS_LOG="${FAOS_LOG:-info}" "$FAOS_BIN" serve --addr "127.0.0.1:$port" --database "$url" >"$dir/stdout" 2>"$dir/stderr" &
+  local run=()
+  if [[ -n "$NODE_CPU" ]]; then
+    # Its own cgroup, limited to NODE_CPU cores; the shell joins it and
+    # then becomes the node.
+    local cg="$CGROUP_ROOT/faos_bench_$$_node$k"
+    mkdir -p "$cg"
+    echo 100000 >"$cg/cpu.cfs_period_us"
+    awk -v c="$NODE_CPU" 'BEGIN { printf "%d\n", c * 100000 }' >"$cg/cpu.cfs_quota_us"
+    run=(sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg")
+  fi
+  FAOS_LOG="${FAOS_LOG:-info}" "${run[@]}" "$FAOS_BIN" serve --addr "127.0.0.1:$port" --database "$url" >"$dir/stdout" 2>"$dir/stderr" &
   NODE_PIDS[$k]=$!
   NODE_DIRS[$k]="$dir"
   local _
