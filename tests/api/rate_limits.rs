@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::cli::{BIN, faos, key_from, serve};
+use crate::cli::{BIN, Served, faos, key_from, serve};
 use crate::helpers::{TestApp, TestDatabase, assert_error};
 
 async fn get_agents(app: &TestApp, key: &str) -> reqwest::Response {
@@ -224,19 +224,50 @@ fn redis_url() -> Option<String> {
     reachable.then_some(url)
 }
 
-/// Starts two `faos serve` processes on one database (and `extra_env`),
-/// limits the organization to `limit` per (one-hour) minute, and sends 3 ×
-/// `limit` requests at once, alternating between them. Returns how many
-/// were accepted in each window; `None` when the backend is unavailable.
-async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Option<Vec<i64>> {
+/// Two `faos serve` processes on one new database, and the live key. Keep
+/// `_db` and `_dir` bound while the servers run: dropping them removes the
+/// database.
+struct TwoServers {
+    first: Served,
+    second: Served,
+    key: String,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts two `faos serve` processes on one new database (and
+/// `extra_env`), with one-hour minutes, and limits organization `default`
+/// to `per_minute`; `None` when the backend is unavailable.
+async fn two_servers(extra_env: &[(&str, &str)], per_minute: i64) -> Option<TwoServers> {
     let db = TestDatabase::new().await?;
     let dir = tempfile::tempdir().unwrap();
     let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
     env.extend_from_slice(extra_env);
-    let mut first = serve(&db, dir.path(), &env).await;
+    let first = serve(&db, dir.path(), &env).await;
     let key = key_from(&first.stdout, "live").expect("a live key");
-    let mut second = serve(&db, dir.path(), &env).await;
-    set_per_minute(&db, dir.path(), limit).await;
+    let second = serve(&db, dir.path(), &env).await;
+    set_per_minute(&db, dir.path(), per_minute).await;
+    Some(TwoServers {
+        first,
+        second,
+        key,
+        _db: db,
+        _dir: dir,
+    })
+}
+
+/// Two processes on one database (and `extra_env`), the organization
+/// limited to `limit` per (one-hour) minute: sends 3 × `limit` requests at
+/// once, alternating between them. Returns how many were accepted in each
+/// window; `None` when the backend is unavailable.
+async fn two_processes_share_one_limit(extra_env: &[(&str, &str)], limit: i64) -> Option<Vec<i64>> {
+    let TwoServers {
+        mut first,
+        mut second,
+        key,
+        _db,
+        _dir,
+    } = two_servers(extra_env, limit).await?;
     let client = reqwest::Client::new();
     let bases = [first.base.clone(), second.base.clone()];
     let requests = (0..3 * limit).map(|n| {
@@ -301,14 +332,13 @@ enum LetGo {
 /// (leasing more than one), then lets go; the second must then be able to
 /// accept the other 39, and no more.
 async fn leased_requests_come_back(extra_env: &[(&str, &str)], let_go: LetGo) -> Option<()> {
-    let db = TestDatabase::new().await?;
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = vec![("FAOS_RATE_LIMIT_MINUTE_SECONDS", "3600")];
-    env.extend_from_slice(extra_env);
-    let mut first = serve(&db, dir.path(), &env).await;
-    let key = key_from(&first.stdout, "live").expect("a live key");
-    let mut second = serve(&db, dir.path(), &env).await;
-    set_per_minute(&db, dir.path(), 40).await;
+    let TwoServers {
+        mut first,
+        mut second,
+        key,
+        _db,
+        _dir,
+    } = two_servers(extra_env, 40).await?;
     let client = reqwest::Client::new();
     let get = |base: &str| {
         client

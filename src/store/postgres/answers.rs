@@ -30,34 +30,42 @@ impl AnswerStore for PostgresStore {
         let (agent_id, conversation_id) = (&user_message.agent_id, &user_message.conversation_id);
         let now = clock::now_ms();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE answers SET status = 'failed', updated_at = $1
-             WHERE agent_id = $2 AND conversation_id = $3 AND status = 'running' AND lease_until < $4",
-        )
-        .bind(now)
-        .bind(agent_id)
-        .bind(conversation_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         // A concurrent start waits here on the unique index until the
         // other commits (then inserts nothing) or rolls back.
-        let inserted = sqlx::query(
-            "INSERT INTO answers (id, org_id, mode, agent_id, conversation_id, status, lease_until, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(org_id)
-        .bind(mode)
-        .bind(agent_id)
-        .bind(conversation_id)
-        .bind(lease_until)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        let insert = || {
+            sqlx::query(
+                "INSERT INTO answers (id, org_id, mode, agent_id, conversation_id, status, lease_until, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(org_id)
+            .bind(mode)
+            .bind(agent_id)
+            .bind(conversation_id)
+            .bind(lease_until)
+            .bind(now)
+            .bind(now)
+        };
+        let mut inserted = insert().execute(&mut *tx).await?.rows_affected() == 1;
+        if !inserted {
+            // The conversation is answering, unless that answer's process
+            // died: its lease ran out, so it failed, and this one can start.
+            let expired = sqlx::query(
+                "UPDATE answers SET status = 'failed', updated_at = $1
+                 WHERE agent_id = $2 AND conversation_id = $3 AND status = 'running' AND lease_until < $4",
+            )
+            .bind(now)
+            .bind(agent_id)
+            .bind(conversation_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if expired.rows_affected() > 0 {
+                inserted = insert().execute(&mut *tx).await?.rows_affected() == 1;
+            }
+        }
+        if !inserted {
             return Ok(false);
         }
         let wanted = insert_message(&mut tx, tenant, user_message).await?;
