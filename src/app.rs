@@ -204,8 +204,9 @@ pub fn new_key(tenant: &Tenant, name: Option<String>) -> CreatedKey {
     }
 }
 
-/// On an empty database, creates the `default` organization with one live
-/// and one test key and returns their secrets (to print once).
+/// On a database without API keys, gives the `default` organization
+/// (created if missing) one live and one test key and returns their
+/// secrets (to print once).
 pub async fn bootstrap(store: &dyn Store) -> anyhow::Result<Option<(String, String)>> {
     let org_id = new_id(IdKind::Organization);
     let live = new_key(

@@ -42,7 +42,7 @@ enum Command {
 
 #[derive(Args)]
 struct DatabaseArg {
-    /// Database URL: sqlite://PATH (env FAOS_DATABASE_URL; default sqlite://faos.db).
+    /// Database URL: sqlite://PATH or postgres://… (env FAOS_DATABASE_URL; default sqlite://faos.db).
     #[arg(long, value_name = "URL")]
     database: Option<String>,
 }

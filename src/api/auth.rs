@@ -142,11 +142,12 @@ async fn find_caller(parts: &Parts, state: &AppState) -> Result<Caller, Error> {
 /// a client must use one method per request (RFC 6750 §2).
 fn presented_secret(parts: &Parts) -> Result<String, Error> {
     let query = parts.uri.query().unwrap_or_default();
-    let in_query = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "api_key")
+    let mut in_query = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(name, _)| name == "api_key")
         .map(|(_, value)| value.into_owned());
+    let (in_query, twice) = (in_query.next(), in_query.next().is_some());
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        if in_query.is_some() {
+        if in_query.is_some() || twice {
             return Err(Error::invalid(
                 "api_key",
                 "Send the API key once: in the Authorization header or in api_key, not both.",
@@ -160,6 +161,12 @@ fn presented_secret(parts: &Parts) -> Result<String, Error> {
             ));
         }
         return Ok(token.trim().to_string());
+    }
+    if twice {
+        return Err(Error::invalid(
+            "api_key",
+            "The query parameter 'api_key' is given more than once; send the key once.",
+        ));
     }
     in_query
         .filter(|value| !value.is_empty())

@@ -95,7 +95,12 @@ pub async fn open(database_url: &str, migrations: Migrations) -> Result<Arc<dyn 
 pub fn check_url(database_url: &str) -> Result<()> {
     if let Some(rest) = database_url.strip_prefix("sqlite:") {
         let path = rest.trim_start_matches("//");
-        if path.is_empty() || path.starts_with('?') || path.starts_with(":memory:") {
+        let (file, query) = path.split_once('?').unwrap_or((path, ""));
+        let in_memory = file.contains(":memory:")
+            || query
+                .split('&')
+                .any(|pair| pair.eq_ignore_ascii_case("mode=memory"));
+        if file.is_empty() || in_memory {
             return Err(Error::invalid(
                 "database",
                 format!("the SQLite URL '{database_url}' names no file: use sqlite://PATH"),
@@ -183,8 +188,9 @@ pub trait AccessStore {
     /// and shared by every process on this database.
     async fn server_secret(&self) -> Result<Vec<u8>>;
 
-    /// On a database with no organization, atomically creates one named
-    /// `name` with the given keys and returns it; otherwise `None`.
+    /// On a database with no API key, atomically stores the given keys in
+    /// the organization named `name` (created with id `org_id` if missing)
+    /// and returns it; otherwise `None`.
     async fn bootstrap(
         &self,
         name: &str,

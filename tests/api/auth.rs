@@ -61,6 +61,12 @@ async fn the_key_may_come_as_a_query_parameter() {
     let path = format!("/v1/agents/{id}?api_key={}", app.test_key);
     let (status, body) = send(app.request(Method::GET, &path)).await;
     assert_error(status, &body, 400, "invalid_request", Some("api_key"));
+    let path = format!(
+        "/v1/agents?api_key={}&api_key={}",
+        app.test_key, app.live_key
+    );
+    let (status, body) = send(app.anonymous(Method::GET, &path)).await;
+    assert_error(status, &body, 400, "invalid_request", Some("api_key"));
 }
 
 #[tokio::test]

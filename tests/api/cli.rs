@@ -275,6 +275,35 @@ async fn migrate_and_set_plan_succeed() {
     assert!(status.success());
 }
 
+/// A plan set before the first start (which creates the organization)
+/// does not cost the first start its keys; they belong to that
+/// organization and carry its plan.
+#[tokio::test]
+async fn a_plan_set_before_the_first_start_keeps_the_keys_coming() {
+    let db = skip_unless!(TestDatabase::new().await);
+    let dir = tempfile::tempdir().unwrap();
+    let status = faos(dir.path())
+        .args(["orgs", "set-plan", "--database", &db.url])
+        .args(["--org", "default", "--plan", "growth"])
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let mut served = serve(&db, dir.path(), &[]).await;
+    let live = key_from(&served.stdout, "live").expect("the first start prints keys");
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/agents", served.base))
+        .bearer_auth(&live)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-ratelimit-limit"], "300", "growth");
+    served.child.kill().await.unwrap();
+    let again = serve(&db, dir.path(), &[]).await;
+    assert!(key_from(&again.stdout, "live").is_none(), "keys print once");
+}
+
 #[tokio::test]
 async fn migrations_run_once_from_two_nodes_and_no_migrate_requires_them() {
     let db = skip_unless!(TestDatabase::new().await);
@@ -372,6 +401,8 @@ async fn unusable_addresses_and_databases_exit_1_with_one_line() {
         (unusable, 1),
         ("mysql://localhost/x", 2),
         ("sqlite::memory:", 2),
+        ("sqlite://file:mem1?mode=memory", 2),
+        ("sqlite://file::memory:", 2),
     ] {
         let (code, stderr) = fails(
             dir.path(),

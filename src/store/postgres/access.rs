@@ -49,30 +49,41 @@ impl AccessStore for PostgresStore {
         sqlx::query("LOCK TABLE organizations IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organizations")
+        // First start: no key at all (an organization may exist already,
+        // made by `faos orgs set-plan`); the keys go to the one named `name`.
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM api_keys")
             .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
         if count > 0 {
             return Ok(None);
         }
-        let org = Organization {
-            id: org_id.to_string(),
-            name: name.to_string(),
-            plan: "starter".to_string(),
-            created_at: clock::now_ms(),
-        };
         sqlx::query(
-            "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO organizations (id, name, plan, created_at) VALUES ($1, $2, 'starter', $3)
+             ON CONFLICT (name) DO NOTHING",
         )
-        .bind(&org.id)
-        .bind(&org.name)
-        .bind(&org.plan)
-        .bind(org.created_at)
+        .bind(org_id)
+        .bind(name)
+        .bind(clock::now_ms())
         .execute(&mut *tx)
         .await?;
+        let row =
+            sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE name = $1")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
+        let org = Organization {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            plan: row.try_get("plan")?,
+            created_at: row.try_get("created_at")?,
+        };
         for key in keys {
-            insert_key(&mut *tx, key).await?;
+            let key = ApiKeyRecord {
+                org_id: org.id.clone(),
+                ..key.clone()
+            };
+            insert_key(&mut *tx, &key).await?;
         }
         tx.commit().await?;
         Ok(Some(org))

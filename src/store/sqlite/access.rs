@@ -40,28 +40,41 @@ impl AccessStore for SqliteStore {
         org_id: &str,
     ) -> Result<Option<Organization>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM organizations")
+        // First start: no key at all (an organization may exist already,
+        // made by `faos orgs set-plan`); the keys go to the one named `name`.
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM api_keys")
             .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
         if count > 0 {
             return Ok(None);
         }
+        sqlx::query(
+            "INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, 'starter', ?)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(org_id)
+        .bind(name)
+        .bind(clock::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let row =
+            sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE name = ?")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
         let org = Organization {
-            id: org_id.to_string(),
-            name: name.to_string(),
-            plan: "starter".to_string(),
-            created_at: clock::now_ms(),
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            plan: row.try_get("plan")?,
+            created_at: row.try_get("created_at")?,
         };
-        sqlx::query("INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&org.id)
-            .bind(&org.name)
-            .bind(&org.plan)
-            .bind(org.created_at)
-            .execute(&mut *tx)
-            .await?;
         for key in keys {
-            insert_key(&mut *tx, key).await?;
+            let key = ApiKeyRecord {
+                org_id: org.id.clone(),
+                ..key.clone()
+            };
+            insert_key(&mut *tx, &key).await?;
         }
         tx.commit().await?;
         Ok(Some(org))
