@@ -62,8 +62,8 @@ pub struct Reply<T> {
 }
 
 /// Marks a response that shows a secret once (a new key, client secret or
-/// signing secret): it must not be kept anywhere, not even to replay it for
-/// an idempotency key.
+/// signing secret): the secret must not be kept anywhere, so the answer an
+/// idempotency key replays goes without it.
 #[derive(Debug, Clone, Copy)]
 pub struct ShowsSecret;
 

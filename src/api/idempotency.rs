@@ -5,11 +5,12 @@
 //! `meta.request_id` is the new request's, like its `X-Request-Id`. The same
 //! key with a different request is `422 idempotency_key_reused`; while the
 //! first request is still running, `409 conflict`. Not stored, and the key
-//! freed again: answers that say "try again" (401, 409, 429), streams
+//! freed again: answers that say "try again" (401, 409, 429) and streams
 //! (`text/event-stream`), which cannot be replayed — resume those with
-//! their stream endpoint instead —, and answers that show a secret once
-//! (new keys, OAuth clients and webhook endpoints, rotated secrets), which
-//! must not be stored.
+//! their stream endpoint instead. Answers that show a secret once (new
+//! keys, OAuth clients and webhook endpoints, rotated secrets) are kept
+//! and replayed without the secret, which is never stored: a retry gets
+//! the object it made, not a second one.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -126,7 +127,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
                 status,
                 StatusCode::UNAUTHORIZED | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS
             );
-            if streaming || transient || secret {
+            if streaming || transient {
                 if let Err(err) = state.store.release_idempotent(&principal, &key).await {
                     tracing::warn!(error = %err, "could not free an idempotency key");
                 }
@@ -142,6 +143,12 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
                     .into_response();
                 }
             };
+            // A secret is shown once: the kept answer goes without it.
+            let kept = if secret {
+                without_secrets(&body)
+            } else {
+                body.to_vec()
+            };
             if let Err(err) = state
                 .store
                 .complete_idempotent(
@@ -149,7 +156,7 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
                     &key,
                     status.as_u16(),
                     content_type.as_deref(),
-                    &body,
+                    &kept,
                 )
                 .await
             {
@@ -157,6 +164,30 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
             }
             Response::from_parts(parts, Body::from(body))
         }
+    }
+}
+
+/// Fields of `data` that hold a secret shown once: an API key's `secret`,
+/// an OAuth client's `client_secret`, a webhook endpoint's signing
+/// `secret`.
+const SECRET_FIELDS: [&str; 2] = ["secret", "client_secret"];
+
+/// The body of an answer that showed a secret, as kept for replays: the
+/// same without [`SECRET_FIELDS`] (secrets are never stored). A body that
+/// is not an object answer is kept as `{}`, never as it was.
+fn without_secrets(body: &[u8]) -> Vec<u8> {
+    let mut value = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+    match value
+        .get_mut("data")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        Some(data) => {
+            for field in SECRET_FIELDS {
+                data.remove(field);
+            }
+            serde_json::to_vec(&value).unwrap_or_default()
+        }
+        None => b"{}".to_vec(),
     }
 }
 
