@@ -66,8 +66,14 @@ fn check_limits(metadata: &Metadata) -> Result<()> {
     }
     for (key, value) in metadata {
         if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+            // An empty key has no name to point at.
+            let param = if key.is_empty() {
+                "metadata".to_string()
+            } else {
+                format!("metadata.{key}")
+            };
             return Err(Error::invalid(
-                format!("metadata.{key}"),
+                param,
                 format!("metadata keys must be 1 to {MAX_KEY_CHARS} characters"),
             ));
         }

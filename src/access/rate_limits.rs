@@ -2,8 +2,9 @@
 //! a number of requests per minute and per day, by plan. Windows are fixed
 //! and aligned to the Unix epoch (a minute starts at :00, a day at 00:00
 //! UTC), as GitHub's and Stripe's limits are: `X-RateLimit-Reset` is the
-//! window's end. Only accepted requests count. The arithmetic lives here;
-//! the stores (or Redis) keep the counters and apply [`decide`] atomically.
+//! window's end. Only accepted requests count. The arithmetic lives here
+//! ([`grant`], [`Decision`]); the stores (or Redis) keep the counters and
+//! apply it atomically, and `leases` counts what a process leased.
 
 use std::time::Duration;
 
@@ -91,7 +92,7 @@ impl Windows {
 }
 
 /// A stored counter: the window it counts (its start, Unix ms) and the
-/// requests accepted in it.
+/// requests accepted or leased in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Counter {
     pub window_start: i64,
@@ -217,43 +218,6 @@ pub struct Decision {
     pub day: WindowState,
 }
 
-/// Decides one request at `now_ms` given the stored counters (`None`: never
-/// counted). When accepted, the store saves each window's `start_ms` and
-/// `used` as its new counter.
-pub fn decide(
-    limits: Limits,
-    windows: &Windows,
-    now_ms: i64,
-    minute: Option<Counter>,
-    day: Option<Counter>,
-) -> Decision {
-    let state = |kind: WindowKind, limit: i64, counter: Option<Counter>| {
-        let start = windows.start(kind, now_ms);
-        let used = counter
-            .filter(|c| c.window_start == start)
-            .map_or(0, |c| c.used);
-        WindowState {
-            kind,
-            limit,
-            start_ms: start,
-            used,
-            reset_ms: start + windows.length_ms(kind),
-        }
-    };
-    let mut minute = state(WindowKind::Minute, limits.per_minute, minute);
-    let mut day = state(WindowKind::Day, limits.per_day, day);
-    let accepted = minute.used < minute.limit && day.used < day.limit;
-    if accepted {
-        minute.used += 1;
-        day.used += 1;
-    }
-    Decision {
-        accepted,
-        minute,
-        day,
-    }
-}
-
 impl Decision {
     /// The decision whose windows are the counters' (`used`: requests
     /// accepted in each, this one included if `accepted`).
@@ -327,10 +291,28 @@ mod tests {
         per_day: 10_000,
     };
 
+    /// The decision for the request a grant was asked for.
+    fn decision(grant: Grant, windows: &Windows) -> Decision {
+        let accepted = grant.granted > 0;
+        // Spare requests are not made yet.
+        let made = |c: Counter| Counter {
+            used: c.used - (grant.granted - 1).max(0),
+            ..c
+        };
+        Decision::of(
+            grant.limits,
+            windows,
+            made(grant.minute),
+            made(grant.day),
+            accepted,
+        )
+    }
+
     #[test]
     fn the_61st_request_in_a_minute_is_refused_until_the_next_minute() {
         let windows = Windows::default();
         let now = 1_700_000_005_000;
+        let none = GiveBack::default();
         let start = windows.start(WindowKind::Minute, now);
         let full = Counter {
             window_start: start,
@@ -340,11 +322,14 @@ mod tests {
             window_start: windows.start(WindowKind::Day, now),
             used: 59,
         };
-        let sixtieth = decide(STARTER, &windows, now, Some(full), Some(day));
+        let sixtieth = grant(STARTER, &windows, now, [Some(full), Some(day)], none, 1);
+        assert_eq!(sixtieth.granted, 1, "no spare on the last request");
+        let sixtieth = decision(sixtieth, &windows);
         assert!(sixtieth.accepted);
         assert_eq!(sixtieth.minute.remaining(), 0);
         let full = Counter { used: 60, ..full };
-        let refused = decide(STARTER, &windows, now, Some(full), Some(day));
+        let refused = grant(STARTER, &windows, now, [Some(full), Some(day)], none, 1);
+        let refused = decision(refused, &windows);
         assert!(!refused.accepted);
         assert_eq!(refused.minute.used, 60, "a refused request is not counted");
         assert_eq!(refused.nearest().kind, WindowKind::Minute);
@@ -352,15 +337,27 @@ mod tests {
             refused.retry_after_secs(now),
             (start + 60_000 - now + 999) / 1000
         );
-        let next = decide(STARTER, &windows, start + 60_000, Some(full), Some(day));
-        assert!(next.accepted, "a new window starts from zero");
-        assert_eq!(next.minute.used, 1);
+        let next = grant(
+            STARTER,
+            &windows,
+            start + 60_000,
+            [Some(full), Some(day)],
+            none,
+            1,
+        );
+        assert!(next.granted > 0);
+        assert_eq!(
+            next.minute.used, next.granted,
+            "a new window starts from zero"
+        );
+        assert_eq!(decision(next, &windows).minute.used, 1);
     }
 
     #[test]
     fn the_day_window_is_named_when_it_is_nearer_to_running_out() {
         let windows = Windows::default();
         let now = 1_700_000_000_000;
+        let none = GiveBack::default();
         let limits = Limits {
             per_minute: 100,
             per_day: 3,
@@ -369,18 +366,20 @@ mod tests {
             window_start: windows.start(WindowKind::Day, now),
             used: 2,
         };
-        let last = decide(limits, &windows, now, None, Some(day));
+        let last = decision(
+            grant(limits, &windows, now, [None, Some(day)], none, 1),
+            &windows,
+        );
         assert!(last.accepted);
         assert_eq!(last.nearest().kind, WindowKind::Day);
         assert_eq!(last.nearest().remaining(), 0);
         let mut headers = HeaderMap::new();
-        let refused = decide(
-            limits,
+        let full = Counter { used: 3, ..day };
+        let refused = decision(
+            grant(limits, &windows, now, [None, Some(full)], none, 1),
             &windows,
-            now,
-            None,
-            Some(Counter { used: 3, ..day }),
         );
+        assert!(!refused.accepted);
         refused.write_headers(now, &mut headers);
         assert_eq!(headers["x-ratelimit-limit"], "3");
         assert_eq!(headers["x-ratelimit-remaining"], "0");

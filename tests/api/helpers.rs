@@ -456,6 +456,7 @@ pub fn bad_metadata() -> Vec<(Value, String)> {
         ),
         (json!({"a": "v".repeat(501)}), "metadata.a".into()),
         (json!({"a": 1}), "metadata.a".into()),
+        (json!({"": "v"}), "metadata".into()),
         (json!("x"), "metadata".into()),
     ]
 }
