@@ -227,6 +227,10 @@ pub trait AccessStore {
     async fn revoke_api_key(&self, tenant: &Tenant, id: &str) -> Result<Option<ApiKeyRecord>>;
 }
 
+/// A held [`WorkflowStore::lock_workflow_changes`]; dropping it releases
+/// the lock.
+pub struct WorkflowChangeLock(pub Box<dyn Send>);
+
 /// Rate-limit counters (CONTRACT §5), kept exact across processes: each
 /// counts the requests every process has accepted or leased.
 #[async_trait]
@@ -467,6 +471,14 @@ pub trait AnswerStore {
 /// run executes the version it started with.
 #[async_trait]
 pub trait WorkflowStore {
+    /// Takes the tenant's lock on changes of workflow definitions, held
+    /// until the returned guard is dropped: a definition's check (no
+    /// cycle through sub-workflows) and its save happen under it, so two
+    /// concurrent changes cannot each pass alone and close a cycle
+    /// together. PostgreSQL: a transaction-level advisory lock, across
+    /// every node. SQLite: a lock of this process (several processes on
+    /// one file are not covered).
+    async fn lock_workflow_changes(&self, tenant: &Tenant) -> Result<WorkflowChangeLock>;
     /// Stores a new workflow and its first version.
     async fn insert_workflow(&self, tenant: &Tenant, workflow: &Workflow) -> Result<()>;
     async fn get_workflow(&self, tenant: &Tenant, id: &str) -> Result<Option<Workflow>>;

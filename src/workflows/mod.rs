@@ -231,6 +231,13 @@ impl Workflows {
         let input_schema = input.input_schema.unwrap_or(current.input_schema);
         let steps = input.steps.unwrap_or(current.steps);
         let output = input.output.unwrap_or(current.output);
+        // Held until the save: a concurrent change cannot close a cycle
+        // this check did not see.
+        let _changes = if definition_changed {
+            Some(self.store.lock_workflow_changes(tenant).await?)
+        } else {
+            None
+        };
         if definition_changed {
             self.check_definition(
                 tenant,

@@ -429,6 +429,34 @@ async fn cycles_between_workflows_are_refused() {
     );
 }
 
+/// Two changes that each pass the check alone but close a cycle together:
+/// one is saved and the other refused, every time.
+#[tokio::test]
+async fn concurrent_changes_cannot_close_a_cycle() {
+    let app = skip_unless!(app().await);
+    let leaf = json!([{"id": "x", "type": "transform", "value": 1}]);
+    for round in 0..10 {
+        let mut ids = Vec::new();
+        for name in ["A", "B"] {
+            let made = create(
+                &app,
+                json!({"name": format!("{name}{round}"), "steps": leaf}),
+            )
+            .await;
+            ids.push(made["id"].as_str().unwrap().to_string());
+        }
+        let call = |from: &str, to: &str| {
+            app.request(Method::PATCH, &format!("/v1/workflows/{from}"))
+                .json(&json!({"steps": [{"id": "call", "type": "workflow", "workflow_id": to}]}))
+                .send()
+        };
+        let (one, two) = tokio::join!(call(&ids[0], &ids[1]), call(&ids[1], &ids[0]));
+        let mut statuses = [one.unwrap().status(), two.unwrap().status()];
+        statuses.sort();
+        assert_eq!(statuses, [200, 400], "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn inputs_are_checked_and_missing_keys_fail_the_step_clearly() {
     let app = skip_unless!(app().await);

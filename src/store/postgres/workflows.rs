@@ -12,9 +12,9 @@ use super::events::record;
 use super::{PostgresStore, keyset, tenant_args};
 use crate::access::Tenant;
 use crate::clock;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::shared::definition_parts;
-use crate::store::{Keyed, PageRequest, WorkflowStore};
+use crate::store::{Keyed, PageRequest, WorkflowChangeLock, WorkflowStore};
 use crate::workflows::Workflow;
 
 const COLUMNS: &str =
@@ -22,6 +22,34 @@ const COLUMNS: &str =
 
 #[async_trait]
 impl WorkflowStore for PostgresStore {
+    async fn lock_workflow_changes(&self, tenant: &Tenant) -> Result<WorkflowChangeLock> {
+        let (org_id, mode) = tenant_args(tenant);
+        // Tried, not waited for: a waiter holding a pooled connection could
+        // starve the holder of the one it saves with. Released when the
+        // transaction ends (the guard rolls it back when dropped).
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mut tx = self.pool.begin().await?;
+            let locked: bool = sqlx::query_scalar(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended('faos:workflows:' || $1 || ':' || $2, 0))",
+            )
+            .bind(org_id)
+            .bind(mode)
+            .fetch_one(&mut *tx)
+            .await?;
+            if locked {
+                return Ok(WorkflowChangeLock(Box::new(tx)));
+            }
+            drop(tx);
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Unavailable(
+                    "Other changes to this organization's workflows are in progress; retry.".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     async fn insert_workflow(&self, tenant: &Tenant, workflow: &Workflow) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let definition = workflow.definition().to_string();

@@ -38,6 +38,8 @@ pub struct SqliteStore {
     lease_connection: rate_limits::LeaseConnection,
     /// Reads plans on the request path.
     plans: plans::PlanReader,
+    /// Held while a workflow definition is checked and saved.
+    workflow_changes: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -82,6 +84,7 @@ impl SqliteStore {
             runs_signal: Default::default(),
             plans: plans::PlanReader::new(options.get_filename().to_path_buf()),
             lease_connection: rate_limits::LeaseConnection::new(options),
+            workflow_changes: Default::default(),
         })
     }
 }

@@ -13,7 +13,7 @@ use crate::access::Tenant;
 use crate::clock;
 use crate::error::Result;
 use crate::store::shared::definition_parts;
-use crate::store::{Keyed, PageRequest, WorkflowStore};
+use crate::store::{Keyed, PageRequest, WorkflowChangeLock, WorkflowStore};
 use crate::workflows::Workflow;
 
 const COLUMNS: &str =
@@ -21,6 +21,11 @@ const COLUMNS: &str =
 
 #[async_trait]
 impl WorkflowStore for SqliteStore {
+    async fn lock_workflow_changes(&self, _tenant: &Tenant) -> Result<WorkflowChangeLock> {
+        let held = self.workflow_changes.clone().lock_owned().await;
+        Ok(WorkflowChangeLock(Box::new(held)))
+    }
+
     async fn insert_workflow(&self, tenant: &Tenant, workflow: &Workflow) -> Result<()> {
         let (org_id, mode) = tenant_args(tenant);
         let definition = workflow.definition().to_string();
