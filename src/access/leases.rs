@@ -89,6 +89,11 @@ impl TenantLease {
         Some(lease.decision(windows))
     }
 
+    /// The limits the lease was taken under, if one was.
+    pub fn limits(&self) -> Option<Limits> {
+        self.state.lock().expect("lease").limits
+    }
+
     /// Empties the lease: what to hand back to the shared counters.
     pub fn give_back(&self) -> GiveBack {
         let mut lease = self.state.lock().expect("lease");

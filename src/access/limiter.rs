@@ -112,7 +112,7 @@ impl Limiter {
             return Ok(decision);
         }
         let grant = self
-            .lease(store, tenant, now_ms, lease.give_back(), 1)
+            .lease(store, tenant, limits, now_ms, lease.give_back(), 1)
             .await?;
         Ok(lease.keep(grant, &self.windows, now_ms))
     }
@@ -144,20 +144,28 @@ impl Limiter {
             let Ok(_turn) = lease.refill.try_lock() else {
                 continue;
             };
+            // Nothing is wanted, so nothing is granted: the limits the
+            // lease was taken under serve (none: nothing was ever leased).
+            let Some(limits) = lease.limits() else {
+                continue;
+            };
             let Some(given) = pick(&lease).filter(|given| given.count > 0) else {
                 continue;
             };
-            if let Err(err) = self.lease(store, &tenant, now_ms, given, 0).await {
+            if let Err(err) = self.lease(store, &tenant, limits, now_ms, given, 0).await {
                 tracing::warn!(error = %err, org_id = %tenant.org_id, "could not hand back a rate-limit lease");
             }
         }
     }
 
-    /// One lease statement on the shared counters.
+    /// One lease statement on the shared counters. Redis counts against
+    /// `limits` (the plan as read for this request); the database reads
+    /// the plan inside its statement.
     async fn lease(
         &self,
         store: &dyn Store,
         tenant: &Tenant,
+        limits: Limits,
         now_ms: i64,
         give_back: GiveBack,
         want: i64,
@@ -174,7 +182,6 @@ impl Limiter {
                     other => other,
                 });
         };
-        let limits: Limits = store.organization_limits(&tenant.org_id).await?;
         let key = |kind: WindowKind, start: i64| {
             format!(
                 "faos:ratelimit:{}:{}:{}:{start}",

@@ -291,21 +291,10 @@ mod tests {
         per_day: 10_000,
     };
 
-    /// The decision for the request a grant was asked for.
+    /// The decision for the request a grant was asked for, as a lease
+    /// makes it.
     fn decision(grant: Grant, windows: &Windows) -> Decision {
-        let accepted = grant.granted > 0;
-        // Spare requests are not made yet.
-        let made = |c: Counter| Counter {
-            used: c.used - (grant.granted - 1).max(0),
-            ..c
-        };
-        Decision::of(
-            grant.limits,
-            windows,
-            made(grant.minute),
-            made(grant.day),
-            accepted,
-        )
+        crate::access::leases::TenantLease::default().keep(grant, windows, 0)
     }
 
     #[test]

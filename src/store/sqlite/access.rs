@@ -49,26 +49,7 @@ impl AccessStore for SqliteStore {
         if count > 0 {
             return Ok(None);
         }
-        sqlx::query(
-            "INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, 'starter', ?)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(org_id)
-        .bind(name)
-        .bind(clock::now_ms())
-        .execute(&mut *tx)
-        .await?;
-        let row =
-            sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE name = ?")
-                .bind(name)
-                .fetch_one(&mut *tx)
-                .await?;
-        let org = Organization {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            plan: row.try_get("plan")?,
-            created_at: row.try_get("created_at")?,
-        };
+        let org = ensure_org(&mut tx, org_id, name, "starter").await?;
         for key in keys {
             let key = ApiKeyRecord {
                 org_id: org.id.clone(),
@@ -81,27 +62,8 @@ impl AccessStore for SqliteStore {
     }
 
     async fn ensure_organization(&self, name: &str, plan: &str) -> Result<Organization> {
-        sqlx::query(
-            "INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(new_id(IdKind::Organization))
-        .bind(name)
-        .bind(plan)
-        .bind(clock::now_ms())
-        .execute(&self.pool)
-        .await?;
-        let row =
-            sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE name = ?")
-                .bind(name)
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(Organization {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            plan: row.try_get("plan")?,
-            created_at: row.try_get("created_at")?,
-        })
+        let mut connection = self.pool.acquire().await?;
+        ensure_org(&mut connection, &new_id(IdKind::Organization), name, plan).await
     }
 
     async fn set_plan(
@@ -179,6 +141,35 @@ impl AccessStore for SqliteStore {
 }
 
 const KEY_COLUMNS: &str = "rowid AS position, id, org_id, mode, name, secret_hash, redacted, scopes, created_at, expires_at, revoked_at, client_id, metadata";
+
+/// The organization named `name`, created with `id` on `plan` if missing.
+async fn ensure_org(
+    connection: &mut sqlx::SqliteConnection,
+    id: &str,
+    name: &str,
+    plan: &str,
+) -> Result<Organization> {
+    sqlx::query(
+        "INSERT INTO organizations (id, name, plan, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(plan)
+    .bind(clock::now_ms())
+    .execute(&mut *connection)
+    .await?;
+    let row = sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE name = ?")
+        .bind(name)
+        .fetch_one(&mut *connection)
+        .await?;
+    Ok(Organization {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        plan: row.try_get("plan")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
 
 async fn insert_key<'e, E: sqlx::SqliteExecutor<'e>>(
     executor: E,
